@@ -1,0 +1,52 @@
+"""Pick the reader for what the user handed over: a folder, a zip, PaddleClas lists or a CSV."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from classmill.data.policy import DatasetPolicy
+from classmill.data.readers.folder import read_folder
+from classmill.data.readers.lists import has_paddle_lists, read_csv, read_paddle_lists
+from classmill.data.readers.zip_archive import archive_root, default_extract_dir, extract_zip
+from classmill.data.records import ReadResult
+from classmill.errors import DatasetError
+
+__all__ = ["read_source"]
+
+
+def read_source(source: str | Path, policy: DatasetPolicy, extract_dir: Path | None = None) -> ReadResult:
+    path = Path(source).expanduser()
+    if not path.exists():
+        raise DatasetError(f"{path}: no such file or folder. Give a folder of class folders, a .zip, a CSV or a folder with PaddleClas list files.")
+    if path.is_file():
+        suffix = path.suffix.lower()
+        if suffix == ".zip":
+            return _read_zip(path, policy, extract_dir)
+        if suffix == ".csv":
+            return read_csv(path)
+        if suffix == ".txt" and has_paddle_lists(path.parent):
+            return read_paddle_lists(path.parent)
+        raise DatasetError(f"{path}: cannot read a dataset from a {suffix or 'extension-less'} file. "
+                           "Give a folder with one sub-folder per class, a .zip of it, a CSV (path,label[,split]) "
+                           "or a folder with PaddleClas labels.txt + train_list.txt.")
+    if has_paddle_lists(path):
+        return read_paddle_lists(path)
+    return read_folder(path)
+
+
+def _read_zip(zip_path: Path, policy: DatasetPolicy, extract_dir: Path | None) -> ReadResult:
+    extracted = extract_zip(zip_path, extract_dir or default_extract_dir(zip_path),
+                            max_bytes=policy.max_archive_bytes, max_entries=policy.max_archive_entries)
+    root = archive_root(extracted.root)
+    csvs = sorted(root.glob("*.csv"))
+    if has_paddle_lists(root):
+        inner = read_paddle_lists(root)
+    elif len(csvs) == 1 and not any(p.is_dir() for p in root.iterdir()):
+        inner = read_csv(csvs[0])
+    else:
+        inner = read_folder(root)
+    inner.source = str(zip_path.resolve())
+    inner.kind = f"zip/{inner.kind}"
+    inner.problems = extracted.problems + inner.problems
+    inner.ignored = extracted.ignored + inner.ignored
+    return inner

@@ -1,0 +1,125 @@
+"""List-file readers: PaddleClas (`labels.txt` + `*_list.txt`) and CSV (`path,label[,split]`)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from classmill.data.readers.folder import SPLIT_FOLDER_NAMES
+from classmill.data.records import ERROR, Candidate, Problem, ReadResult
+
+PADDLE_LIST_FILES = {"train": "train_list.txt", "val": "val_list.txt", "test": "test_list.txt"}
+_CSV_PATH_HEADERS = {"path", "file", "filepath", "file_path", "image", "filename"}
+
+
+def read_labels_file(path: Path) -> list[str]:
+    """labels.txt: one class name per line (line number = id), or PaddleClas' `id name` lines."""
+    lines = [ln.strip() for ln in path.read_text(encoding="utf-8-sig").splitlines() if ln.strip()]
+    id_form = all(len(ln.split(None, 1)) == 2 and ln.split(None, 1)[0].isdigit() for ln in lines)
+    if not id_form:
+        return lines
+    by_id = {int(ln.split(None, 1)[0]): ln.split(None, 1)[1].strip() for ln in lines}
+    if sorted(by_id) != list(range(len(by_id))):
+        raise ValueError(f"{path}: class ids must be 0..{len(by_id) - 1} without gaps")
+    return [by_id[i] for i in range(len(by_id))]
+
+
+def has_paddle_lists(folder: Path) -> bool:
+    return any((folder / name).is_file() for name in PADDLE_LIST_FILES.values())
+
+
+def _resolve(base: Path, rel: str) -> Path:
+    p = Path(rel)
+    return p if p.is_absolute() else base / p
+
+
+def _ref(path: Path, base: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(base.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def read_paddle_lists(folder: Path) -> ReadResult:
+    folder = folder.resolve()
+    result = ReadResult(source=str(folder), kind="paddleclas")
+    labels_path = folder / "labels.txt"
+    labels: list[str] | None = None
+    if labels_path.is_file():
+        try:
+            labels = read_labels_file(labels_path)
+        except ValueError as exc:
+            result.problems.append(Problem("bad_labels_file", ERROR, str(exc),
+                                           "Write one class name per line; the line number is the class id."))
+        else:
+            result.declared_labels = list(labels)
+    for split, filename in PADDLE_LIST_FILES.items():
+        list_path = folder / filename
+        if not list_path.is_file():
+            continue
+        for lineno, raw in enumerate(list_path.read_text(encoding="utf-8-sig").splitlines(), 1):
+            line = raw.strip()
+            if not line:
+                continue
+            where = f"{filename}:{lineno}"
+            # rsplit: paths may contain spaces, the label id never does.
+            pieces = line.rsplit(None, 1)
+            if len(pieces) != 2 or not pieces[1].lstrip("-").isdigit():
+                result.problems.append(Problem(
+                    "bad_list_line", ERROR, f"{where}: expected 'relative/path.jpg label_id', got {line!r}",
+                    "Fix the line: an image path, a space, and the integer class id.", file=where))
+                continue
+            rel, label_id = pieces[0], int(pieces[1])
+            if labels is not None and not 0 <= label_id < len(labels):
+                result.problems.append(Problem(
+                    "unknown_label_id", ERROR,
+                    f"{where}: class id {label_id} is not in labels.txt ({len(labels)} classes)",
+                    "Use an id from labels.txt (0-based line number) or add the class there.", file=where))
+                continue
+            label = labels[label_id] if labels is not None else str(label_id)
+            _add_listed_file(result, folder, rel, label, split, where)
+    result.candidates.sort(key=lambda c: (c.split or "", c.ref))
+    return result
+
+
+def _add_listed_file(result: ReadResult, base: Path, rel: str, label: str, split: str | None, where: str) -> None:
+    path = _resolve(base, rel)
+    ref = _ref(path, base)
+    if not path.is_file():
+        result.problems.append(Problem(
+            "missing_file", ERROR, f"{where}: {rel} does not exist",
+            "Fix the path (relative to the list file's folder) or remove the line.", file=ref, label=label))
+        return
+    result.candidates.append(Candidate(path=path.resolve(), ref=ref, label=label, split=split))
+
+
+def read_csv(csv_path: Path) -> ReadResult:
+    base = csv_path.resolve().parent
+    result = ReadResult(source=str(csv_path.resolve()), kind="csv")
+    with open(csv_path, newline="", encoding="utf-8-sig") as fh:
+        rows = list(csv.reader(fh))
+    if rows and rows[0] and rows[0][0].strip().lower() in _CSV_PATH_HEADERS:
+        rows = rows[1:]
+        first_line = 2
+    else:
+        first_line = 1
+    for lineno, row in enumerate(rows, first_line):
+        if not row or not any(cell.strip() for cell in row):
+            continue
+        where = f"{csv_path.name}:{lineno}"
+        if len(row) < 2 or not row[0].strip() or not row[1].strip():
+            result.problems.append(Problem(
+                "bad_csv_row", ERROR, f"{where}: expected 'path,label[,split]', got {row!r}",
+                "Give every row an image path and a label; quote paths that contain commas.", file=where))
+            continue
+        split = None
+        if len(row) > 2 and row[2].strip():
+            split = SPLIT_FOLDER_NAMES.get(row[2].strip().lower())
+            if split is None:
+                result.problems.append(Problem(
+                    "bad_split_name", ERROR, f"{where}: split {row[2]!r} is not train, val or test",
+                    "Use train, val or test (or leave the column empty to let classmill split).", file=where))
+                continue
+        _add_listed_file(result, base, row[0].strip(), row[1].strip(), split, where)
+    result.candidates.sort(key=lambda c: (c.split or "", c.ref))
+    return result

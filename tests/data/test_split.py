@@ -1,0 +1,87 @@
+import math
+import shutil
+
+from classmill import data
+from classmill.data.split import split_quotas
+from support.images import make_class_folders
+
+POLICY = data.DatasetPolicy(min_images_per_class=1, recommended_images_per_class=1)
+
+
+def test_stratified_within_one_image_per_class(shared_datasets):
+    ds = data.load(shared_datasets / "cifar10-mini")
+    result = data.split(ds, val=0.2, test=0.1, seed=0)
+    for label, n in ds.counts().items():
+        for split, frac in (("val", 0.2), ("test", 0.1), ("train", 0.7)):
+            got = result.dataset.counts(split)[label]
+            assert abs(got - n * frac) <= 1, (label, split, got)
+
+
+def test_uneven_classes_stay_stratified(tmp_path):
+    make_class_folders(tmp_path / "d", {"a": 7, "b": 13, "c": 41})
+    ds = data.load(tmp_path / "d", POLICY)
+    result = data.split(ds, val=0.25, test=0.15, seed=1)
+    for label, n in ds.counts().items():
+        assert abs(result.dataset.counts("val")[label] - n * 0.25) <= 1
+        assert abs(result.dataset.counts("test")[label] - n * 0.15) <= 1
+
+
+def test_deterministic_for_a_seed_and_different_across_seeds(shared_datasets):
+    ds = data.load(shared_datasets / "casting")
+    a = {r.ref: r.split for r in data.split(ds, seed=0).dataset.records}
+    b = {r.ref: r.split for r in data.split(ds, seed=0).dataset.records}
+    c = {r.ref: r.split for r in data.split(ds, seed=1).dataset.records}
+    assert a == b
+    assert a != c
+
+
+def test_order_of_files_does_not_matter(tmp_path):
+    make_class_folders(tmp_path / "d", {"a": 20, "b": 20})
+    ds = data.load(tmp_path / "d", POLICY)
+    forward = {r.content_hash: r.split for r in data.split(ds, seed=0).dataset.records}
+    ds.records.reverse()
+    backward = {r.content_hash: r.split for r in data.split(ds, seed=0).dataset.records}
+    assert forward == backward
+
+
+def test_adding_images_never_moves_existing_ones(tmp_path):
+    root = tmp_path / "d"
+    make_class_folders(root, {"a": 30, "b": 30})
+    out = tmp_path / "split"
+    first = {r.content_hash: r.split for r in data.split(root, val=0.2, test=0.1, out=out, policy=POLICY).dataset.records}
+    make_class_folders(tmp_path / "new", {"a": 17, "b": 5}, seed=9)
+    for p in (tmp_path / "new").rglob("*.jpg"):
+        shutil.move(str(p), root / p.parent.name / ("new_" + p.name))
+    result = data.split(root, val=0.2, test=0.1, out=out, policy=POLICY)
+    second = {r.content_hash: r.split for r in result.dataset.records}
+    assert result.kept == 60
+    assert all(second[h] == s for h, s in first.items())
+    for label, n in result.dataset.counts().items():
+        for split, frac in (("val", 0.2), ("test", 0.1)):
+            assert abs(result.dataset.counts(split)[label] - n * frac) <= 1
+
+
+def test_tiny_class_gets_a_warning(tmp_path):
+    make_class_folders(tmp_path / "d", {"a": 2, "b": 20})
+    result = data.split(tmp_path / "d", val=0.2, test=0.1, policy=POLICY)
+    warned = [p for p in result.problems if p.rule == "class_too_small_to_split"]
+    assert [p.label for p in warned] == ["a"]
+
+
+def test_no_test_split_writes_an_empty_test_list(tmp_path):
+    make_class_folders(tmp_path / "d", {"a": 10, "b": 10})
+    data.split(tmp_path / "d", val=0.2, test=0, out=tmp_path / "o", policy=POLICY)
+    assert (tmp_path / "o" / "test_list.txt").read_text() == ""
+    assert (tmp_path / "o" / "labels.txt").read_text() == "a\nb\n"
+    back = data.load(tmp_path / "o", POLICY)
+    assert back.counts("val") == {"a": 2, "b": 2}
+
+
+def test_quotas():
+    for n in range(0, 50):
+        q = split_quotas(n, 0.2, 0.1)
+        assert sum(q.values()) == n and min(q.values()) >= 0
+        if n >= 3:
+            assert q["val"] >= 1 and q["test"] >= 1 and q["train"] >= 1
+            assert abs(q["val"] - n * 0.2) <= 1 and abs(q["test"] - n * 0.1) <= 1
+    assert math.isclose(sum(split_quotas(1000, 0.2, 0.1).values()), 1000)
