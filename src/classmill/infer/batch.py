@@ -1,0 +1,194 @@
+"""Batch prediction: classify an image, a folder or a zip into predictions.csv.
+
+Decoding runs in a thread pool one batch ahead of ONNX Runtime: Pillow's decoders release the
+GIL, so both cores stay busy instead of ORT waiting on JPEG decoding and vice versa.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Callable, Iterator
+
+import numpy as np
+from PIL import UnidentifiedImageError
+
+from classmill.atomic import atomic_open, write_bytes
+from classmill.errors import DatasetError, UserError
+from classmill.infer.predictor import Prediction, Predictor, usable_cores
+from classmill.infer.sources import InputItem, collect_inputs
+
+CSV_NAME = "predictions.csv"
+CSV_COLUMNS = ("path", "top1", "confidence", "topk", "error")
+ProgressCallback = Callable[[int, int], None]  # (files done, files total)
+
+
+@dataclass
+class BatchResult:
+    csv_path: Path
+    total: int
+    predicted: int
+    errors: list[tuple[str, str]]  # (path, message) for files that could not be classified
+    skipped: list[str]  # files left out because they are not images by extension
+    seconds: float
+    sorted_dir: Path | None = None
+    label_counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> int:
+        return len(self.errors)
+
+    @property
+    def images_per_second(self) -> float:
+        return self.predicted / self.seconds if self.seconds > 0 else 0.0
+
+
+def describe_decode_error(exc: BaseException) -> str:
+    """A CSV-friendly reason (the row already names the file) with what to do about it."""
+    cause = exc.__cause__ if isinstance(exc, DatasetError) and exc.__cause__ is not None else exc
+    if isinstance(cause, UnidentifiedImageError):
+        return "not an image (or a format Pillow cannot read); convert it to JPEG or PNG, or remove it"
+    if not isinstance(exc, DatasetError):
+        return f"cannot be read ({type(exc).__name__}: {exc})"
+    if cause is exc:
+        return str(exc)
+    return f"cannot be decoded ({type(cause).__name__}: {cause}); the file is probably truncated or corrupt"
+
+
+def _decode(predictor: Predictor, item: InputItem) -> np.ndarray | str:
+    try:
+        source = item.read()
+        empty = source == b"" if isinstance(source, bytes) else source.stat().st_size == 0
+        if empty:
+            return "empty file (0 bytes); re-copy or remove it"
+        return predictor.prepare(source)
+    # One odd file must never abort a batch of thousands: any decoder failure becomes a CSV row.
+    except Exception as exc:  # noqa: BLE001
+        return describe_decode_error(exc)
+
+
+def _decoded_batches(
+    predictor: Predictor, items: list[InputItem], batch_size: int, workers: int
+) -> Iterator[list[tuple[InputItem, np.ndarray | str]]]:
+    """Yield batches in input order while the pool already decodes the next batch."""
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="classmill-decode") as pool:
+        pending: deque[tuple[InputItem, Future]] = deque()
+        upcoming = iter(items)
+
+        def refill() -> None:
+            while len(pending) < 2 * batch_size:
+                item = next(upcoming, None)
+                if item is None:
+                    return
+                pending.append((item, pool.submit(_decode, predictor, item)))
+
+        refill()
+        while pending:
+            batch = [pending.popleft() for _ in range(min(batch_size, len(pending)))]
+            refill()
+            yield [(item, future.result()) for item, future in batch]
+
+
+def _format_row(name: str, prediction: Prediction | None, error: str = "") -> list[str]:
+    if prediction is None:
+        return [name, "", "", "", error]
+    topk = ";".join(f"{label}:{prob:.6f}" for label, prob in prediction.top_k)
+    return [name, prediction.label, f"{prediction.confidence:.6f}", topk, ""]
+
+
+_UNSAFE_FOLDER_CHARS = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
+
+
+def _label_folder(label: str) -> str:
+    cleaned = _UNSAFE_FOLDER_CHARS.sub("_", label).strip(" .")
+    return cleaned or "_"
+
+
+def _copy_sorted(item: InputItem, label: str, sorted_dir: Path, taken: set[Path]) -> None:
+    folder = sorted_dir / _label_folder(label)
+    base = PurePosixPath(item.name)
+    target = folder / base.name
+    n = 1
+    while target in taken or target.exists():  # same file name from two sub-folders
+        target = folder / f"{base.stem}_{n}{base.suffix}"
+        n += 1
+    taken.add(target)
+    source = item.read()
+    write_bytes(target, source.read_bytes() if isinstance(source, Path) else source)
+
+
+def predict_many(
+    predictor: Predictor,
+    input_path: str | Path,
+    out_dir: str | Path,
+    top_k: int = 5,
+    batch_size: int = 32,
+    sort_into_folders: bool = False,
+    progress: ProgressCallback | None = None,
+    *,
+    workers: int | None = None,
+    **zip_limits: int,
+) -> BatchResult:
+    """Classify every image under input_path (image, folder or .zip) into out_dir/predictions.csv.
+
+    Unreadable files become rows with an `error` and never stop the batch.
+    sort_into_folders: also copy each classified image into out_dir/<label>/.
+    zip_limits: max_entries / max_total_bytes / max_entry_bytes for zip input.
+    """
+    if batch_size < 1:
+        raise UserError(f"batch_size must be at least 1; got {batch_size}.")
+    if top_k < 1:
+        raise UserError(f"top_k must be at least 1; got {top_k}.")
+    start = time.perf_counter()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    sorted_dir = out_dir if sort_into_folders else None
+    rows: list[list[str]] = []
+    errors: list[tuple[str, str]] = []
+    counts: dict[str, int] = {}
+    taken: set[Path] = set()
+    with collect_inputs(Path(input_path), exclude=out_dir, **zip_limits) as inputs:
+        total = len(inputs.items)
+        done = 0
+        if progress:
+            progress(0, total)
+        for batch in _decoded_batches(predictor, inputs.items, batch_size, workers or usable_cores()):
+            good = [(item, arr) for item, arr in batch if not isinstance(arr, str)]
+            predictions = iter([])
+            if good:
+                probs = predictor.predict_proba(np.stack([arr for _, arr in good]))
+                predictions = iter(predictor.to_predictions(probs, top_k))
+            for item, arr in batch:
+                if isinstance(arr, str):
+                    errors.append((item.name, arr))
+                    rows.append(_format_row(item.name, None, arr))
+                    continue
+                prediction = next(predictions)
+                rows.append(_format_row(item.name, prediction))
+                counts[prediction.label] = counts.get(prediction.label, 0) + 1
+                if sorted_dir is not None:
+                    _copy_sorted(item, prediction.label, sorted_dir, taken)
+            done += len(batch)
+            if progress:
+                progress(done, total)
+        skipped = inputs.skipped
+    csv_path = out_dir / CSV_NAME
+    with atomic_open(csv_path, "w") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(CSV_COLUMNS)
+        writer.writerows(rows)
+    return BatchResult(
+        csv_path=csv_path,
+        total=total,
+        predicted=total - len(errors),
+        errors=errors,
+        skipped=skipped,
+        seconds=time.perf_counter() - start,
+        sorted_dir=sorted_dir,
+        label_counts=counts,
+    )

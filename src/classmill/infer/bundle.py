@@ -1,0 +1,82 @@
+"""The bundle format: one zip holding the ONNX model(s), labels, preprocessing and metadata.
+
+Both sides of the format live here (the writer in classmill.export imports these names) so
+the reader never depends on training code and the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from classmill.errors import UserError
+from classmill.preprocess import PreprocessSpec
+
+BUNDLE_SUFFIX = ".cmb"
+MODEL_FILE = "model.onnx"
+INT8_MODEL_FILE = "model.int8.onnx"
+TORCHSCRIPT_FILE = "model.torchscript.pt"
+LABELS_FILE = "labels.txt"
+PREPROCESS_FILE = "preprocess.json"
+METADATA_FILE = "metadata.json"
+REQUIRED_FILES = (MODEL_FILE, LABELS_FILE, PREPROCESS_FILE, METADATA_FILE)
+INPUT_NAME = "input"
+OUTPUT_NAME = "logits"
+
+
+class BundleError(UserError):
+    """A bundle file is missing, not a bundle, or lacks a part that was asked for."""
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A bundle's parts, read into memory (models are bytes so no temp files are needed)."""
+
+    path: Path
+    labels: list[str]
+    spec: PreprocessSpec
+    metadata: dict
+    files: tuple[str, ...]
+    _models: dict[str, bytes] = field(repr=False, default_factory=dict)
+
+    def model_bytes(self, int8: bool = False) -> bytes:
+        name = INT8_MODEL_FILE if int8 else MODEL_FILE
+        if name not in self._models:
+            raise BundleError(
+                f"{self.path}: has no {name}. Re-export it with INT8 calibration images "
+                "(export --int8) or load it without int8."
+            )
+        return self._models[name]
+
+
+def labels_to_text(labels: list[str]) -> str:
+    return "".join(f"{name}\n" for name in labels)
+
+
+def read_bundle(path: str | Path) -> Bundle:
+    """Open a bundle zip and read its labels, preprocessing spec, metadata and models."""
+    path = Path(path)
+    if not path.is_file():
+        raise BundleError(f"{path}: no such bundle file. Export one first (classmill export) or fix the path.")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = tuple(zf.namelist())
+            missing = [n for n in REQUIRED_FILES if n not in names]
+            if missing:
+                raise BundleError(
+                    f"{path}: not a classmill bundle (missing {', '.join(missing)}). "
+                    "Point at the .cmb file written by classmill export."
+                )
+            labels = zf.read(LABELS_FILE).decode("utf-8").splitlines()
+            spec = PreprocessSpec.from_dict(json.loads(zf.read(PREPROCESS_FILE)))
+            metadata = json.loads(zf.read(METADATA_FILE))
+            models = {n: zf.read(n) for n in (MODEL_FILE, INT8_MODEL_FILE) if n in names}
+    except zipfile.BadZipFile as exc:
+        raise BundleError(f"{path}: not a zip file, so not a bundle ({exc}). Re-export it.") from exc
+    except (KeyError, ValueError, TypeError) as exc:
+        raise BundleError(f"{path}: bundle is damaged ({exc}). Re-export it.") from exc
+    if not labels:
+        raise BundleError(f"{path}: {LABELS_FILE} is empty. Re-export the bundle.")
+    return Bundle(path=path, labels=labels, spec=spec, metadata=metadata, files=names, _models=models)

@@ -1,0 +1,151 @@
+"""Predictor: a bundle on ONNX Runtime. Needs only the bundle (never training code or torch)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence, Union
+
+import numpy as np
+import onnxruntime as ort
+from PIL import Image
+
+from classmill.errors import UserError
+from classmill.image import open_rgb, to_rgb
+from classmill.infer.bundle import INPUT_NAME, Bundle, read_bundle
+from classmill.preprocess import PreprocessSpec, preprocess
+
+ImageSource = Union[Image.Image, str, Path, bytes]
+
+# Big enough to amortise per-call overhead, small enough that a long list never holds
+# thousands of float tensors at once.
+_PREDICT_CHUNK = 64
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One image's result: the top label, its probability, the top-k list and all probabilities."""
+
+    label: str
+    confidence: float
+    top_k: list[tuple[str, float]]
+    probs: np.ndarray
+
+    def to_dict(self) -> dict:
+        """JSON-ready form (without the full probability vector)."""
+        return {
+            "label": self.label,
+            "confidence": self.confidence,
+            "top_k": [{"label": name, "prob": prob} for name, prob in self.top_k],
+        }
+
+
+def usable_cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def default_providers() -> list[str]:
+    """CUDA first when this onnxruntime build has it, CPU always as the fallback."""
+    available = ort.get_available_providers()
+    if "CUDAExecutionProvider" in available:
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    return ["CPUExecutionProvider"]
+
+
+def _session_options() -> ort.SessionOptions:
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # A CNN is one chain of ops: all cores inside each op; parallel ops would only contend.
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.intra_op_num_threads = usable_cores()
+    opts.inter_op_num_threads = 1
+    return opts
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    e = np.exp(shifted)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+class Predictor:
+    """Classify images with an exported bundle. Safe to call from several threads at once."""
+
+    def __init__(self, bundle: Bundle, session: ort.InferenceSession, int8: bool) -> None:
+        self.bundle = bundle
+        self.session = session
+        self.int8 = int8
+
+    @classmethod
+    def load(
+        cls, bundle_path: str | Path, *, int8: bool = False, providers: Sequence[str] | None = None
+    ) -> "Predictor":
+        """Load a bundle. int8: use model.int8.onnx; providers: ONNX Runtime providers in order."""
+        bundle = read_bundle(bundle_path)
+        wanted = list(providers) if providers is not None else default_providers()
+        available = ort.get_available_providers()
+        unknown = [p for p in wanted if p not in available]
+        if unknown or not wanted:
+            raise UserError(
+                f"execution provider(s) {unknown or wanted} not available in this onnxruntime; "
+                f"choose from {available} (or leave providers unset)."
+            )
+        session = ort.InferenceSession(bundle.model_bytes(int8), _session_options(), providers=wanted)
+        return cls(bundle, session, int8)
+
+    @property
+    def labels(self) -> list[str]:
+        return self.bundle.labels
+
+    @property
+    def spec(self) -> PreprocessSpec:
+        return self.bundle.spec
+
+    @property
+    def metadata(self) -> dict:
+        return self.bundle.metadata
+
+    @property
+    def providers(self) -> list[str]:
+        return self.session.get_providers()
+
+    def prepare(self, image: ImageSource) -> np.ndarray:
+        """Decode (any supported format) and preprocess one image into a CHW float32 array."""
+        rgb = to_rgb(image) if isinstance(image, Image.Image) else open_rgb(image)
+        return preprocess(rgb, self.spec)
+
+    def predict_proba(self, batch: np.ndarray) -> np.ndarray:
+        """NCHW float32 batch (already preprocessed) -> N x classes probabilities."""
+        batch = np.asarray(batch, dtype=np.float32)
+        size = self.spec.input_size
+        if batch.ndim != 4 or batch.shape[1:] != (3, size, size):
+            raise UserError(f"batch must have shape (N, 3, {size}, {size}); got {batch.shape}.")
+        if batch.shape[0] == 0:
+            return np.zeros((0, len(self.labels)), np.float32)
+        logits = self.session.run(None, {INPUT_NAME: np.ascontiguousarray(batch)})[0]
+        return softmax(logits.astype(np.float32))
+
+    def to_predictions(self, probs: np.ndarray, top_k: int = 5) -> list[Prediction]:
+        """Probability rows -> Prediction objects with the k most likely labels."""
+        if top_k < 1:
+            raise UserError(f"top_k must be at least 1; got {top_k}.")
+        k = min(top_k, len(self.labels))
+        out = []
+        for row in probs:
+            order = np.argsort(-row, kind="stable")[:k]
+            ranked = [(self.labels[i], float(row[i])) for i in order]
+            out.append(Prediction(ranked[0][0], ranked[0][1], ranked, row))
+        return out
+
+    def predict(self, images: Sequence[ImageSource], top_k: int = 5) -> list[Prediction]:
+        """Classify images (PIL images, paths or encoded bytes); one Prediction per image, in order."""
+        results: list[Prediction] = []
+        for start in range(0, len(images), _PREDICT_CHUNK):
+            chunk = images[start : start + _PREDICT_CHUNK]
+            batch = np.stack([self.prepare(img) for img in chunk])
+            results.extend(self.to_predictions(self.predict_proba(batch), top_k))
+        return results
