@@ -14,12 +14,23 @@ from pathlib import Path
 from typing import IO, Iterator
 
 
+def _read_umask() -> int:
+    mask = os.umask(0)  # the only portable way to read it; restored at once, at import time
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
+
+
 @contextmanager
 def atomic_open(path: str | Path, mode: str = "wb") -> Iterator[IO]:
     """Open a temp file beside `path`; on clean exit it is fsynced and renamed onto `path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # mkstemp makes 0600 files; results are meant to be read by others (a web server, a colleague).
+    os.chmod(tmp, 0o666 & ~_UMASK)
     try:
         with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as fh:
             yield fh

@@ -1,0 +1,3 @@
+from classmill.cli import main
+
+main()

@@ -1,0 +1,38 @@
+"""Turn the user's data into the run's fixed, recorded split (validated first, before any training)."""
+
+from __future__ import annotations
+
+import json
+
+from classmill import data
+from classmill.data import Dataset
+from classmill.data.split import SplitResult, assign_splits, write_split
+from classmill.errors import DatasetError
+from classmill.train.config import TrainConfig
+from classmill.train.run_dir import RunDirectory
+
+
+def prepare_data(config: TrainConfig, run: RunDirectory) -> Dataset:
+    report = data.check(config.data)
+    if not report.ok and not config.skip_invalid:
+        raise DatasetError(data.errors_message(report) +
+                           "\nFix these, or pass --skip-invalid to train on the usable images only.")
+    dataset = report.dataset
+    if not dataset.records:
+        raise DatasetError(f"{config.data}: no usable images.")
+    if not dataset.in_split("val"):
+        # No split given, or only a training list: split (stably) ourselves and record it.
+        pool = Dataset(source=dataset.source, kind=dataset.kind, classes=dataset.classes,
+                       records=[r for r in dataset.records if r.split in (None, "train")])
+        split = assign_splits(pool, config.val, config.test, config.seed)
+        tests = dataset.in_split("test")
+        dataset = Dataset(source=dataset.source, kind=dataset.kind, classes=dataset.classes,
+                          records=split.dataset.records + tests, ignored=dataset.ignored)
+    if not dataset.in_split("train"):
+        raise DatasetError(f"{config.data}: the split leaves no training images; lower --val/--test or add images.")
+    write_split(SplitResult(dataset=dataset), run.root / "split", val=config.val, test=config.test, seed=config.seed)
+    return dataset
+
+
+def load_prepared(run: RunDirectory) -> Dataset:
+    return Dataset.from_manifest(json.loads(run.manifest.read_text(encoding="utf-8")))

@@ -1,0 +1,73 @@
+"""kill -9 in the middle of an epoch, then --resume: same result as never being killed."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from classmill.train import resume, train
+from classmill.train.checkpoint import load_checkpoint
+
+pytestmark = pytest.mark.slow
+
+
+def _wait_for(predicate, timeout=120):
+    end = time.time() + timeout
+    while time.time() < end:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_sigkill_mid_epoch_then_resume_matches_uninterrupted(tiny_config, tmp_path, tiny_csv):
+    config = tiny_config(epochs=3, batch_size=4)
+    train(config, tmp_path / "ref")
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "classmill", "train", str(tiny_csv), "--out", str(run), "--json",
+           "--epochs", "3", "--batch-size", "4", "--image-size", "32", "--warmup-epochs", "0", "--workers", "2"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    events = run / "events.jsonl"
+
+    def in_second_epoch():
+        if not events.exists():
+            return False
+        lines = [json.loads(x) for x in events.read_text().splitlines() if x.strip()]
+        return any(e["type"] == "epoch" for e in lines) and lines[-1]["type"] == "step"
+
+    try:
+        assert _wait_for(in_second_epoch), proc.stderr.read() if proc.poll() is not None else "timeout"
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    # Whatever the moment of the kill, the checkpoints on disk are whole.
+    state = load_checkpoint(run / "checkpoints" / "last.pt")
+    assert state["epoch"] == 1 and state["step"] == 0
+    load_checkpoint(run / "checkpoints" / "best.pt")
+    result = resume(run)
+    assert result.status == "finished"
+    ref = json.loads((tmp_path / "ref" / "metrics.json").read_text())["history"]
+    got = json.loads((run / "metrics.json").read_text())["history"]
+    assert [h["epoch"] for h in got] == [1, 2, 3]
+    for a, b in zip(ref, got):
+        for key in ("top1", "loss", "f1", "precision"):
+            assert abs(a["val"][key] - b["val"][key]) < 1e-4, (a["epoch"], key)
+
+
+def test_sigterm_stops_cleanly_with_a_checkpoint(tmp_path, tiny_csv):
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "classmill", "train", str(tiny_csv), "--out", str(run), "--json",
+           "--epochs", "20", "--batch-size", "4", "--image-size", "32"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert _wait_for(lambda: (run / "events.jsonl").exists() and '"step"' in (run / "events.jsonl").read_text())
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result["status"] == "stopped"
+    assert json.loads((run / "status.json").read_text())["status"] == "stopped"
+    load_checkpoint(run / "checkpoints" / "last.pt")
