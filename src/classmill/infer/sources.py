@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import stat
 import threading
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Callable
 
+from classmill.data.ignore import is_ignored
+from classmill.data.readers.zip_archive import unsafe_reason
 from classmill.errors import UserError
 
 IMAGE_SUFFIXES = frozenset(
@@ -51,11 +52,6 @@ def is_image_name(name: str) -> bool:
     return PurePosixPath(name).suffix.lower() in IMAGE_SUFFIXES
 
 
-def _hidden(parts: tuple[str, ...]) -> bool:
-    # Dot-files and macOS resource forks (__MACOSX/, ._photo.jpg) are never user images.
-    return any(p.startswith(".") or p == "__MACOSX" for p in parts)
-
-
 def collect_inputs(input_path: Path, *, exclude: Path | None = None, **zip_limits: int) -> InputSet:
     """Enumerate the images under `input_path` (image file, folder, or .zip), sorted by name.
 
@@ -79,7 +75,7 @@ def _folder_inputs(root: Path, exclude: Path | None) -> InputSet:
         exclude = None
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root)
-        if not path.is_file() or _hidden(rel.parts):
+        if not path.is_file() or is_ignored(rel.parts):
             continue
         if exclude is not None and path.resolve().is_relative_to(exclude):
             continue
@@ -92,15 +88,10 @@ def _folder_inputs(root: Path, exclude: Path | None) -> InputSet:
 
 
 def check_member(info: zipfile.ZipInfo) -> None:
-    """Refuse entries that could write or read outside the archive when unpacked."""
-    name = info.filename
-    parts = name.replace("\\", "/").split("/")
-    if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":") or ".." in parts:
-        raise ArchiveError(f"zip entry {name!r} has an absolute or '..' path; rebuild the zip with relative paths.")
-    if stat.S_ISLNK(info.external_attr >> 16):
-        raise ArchiveError(f"zip entry {name!r} is a symbolic link; zip the real files instead.")
-    if info.flag_bits & 0x1:
-        raise ArchiveError(f"zip entry {name!r} is encrypted; zip it without a password.")
+    """Refuse entries that could write or read outside the archive (same rules as dataset zips)."""
+    reason = unsafe_reason(info.filename, info)
+    if reason:
+        raise ArchiveError(f"zip entry {info.filename!r} {reason}; rebuild the zip from the plain image files.")
 
 
 def zip_inputs(
@@ -154,7 +145,7 @@ def _validated_zip_inputs(
 
     items, skipped = [], []
     for info in sorted(infos, key=lambda i: i.filename):
-        if info.is_dir() or _hidden(tuple(PurePosixPath(info.filename).parts)):
+        if info.is_dir() or is_ignored(tuple(PurePosixPath(info.filename).parts)):
             continue
         if is_image_name(info.filename):
             items.append(InputItem(info.filename, reader(info)))

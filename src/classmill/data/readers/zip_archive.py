@@ -55,6 +55,9 @@ def entry_name(info: zipfile.ZipInfo) -> str:
 
 
 def unsafe_reason(name: str, info: zipfile.ZipInfo) -> str | None:
+    """Why an entry must not be unpacked (zip-slip, links, encryption), or None if it is safe."""
+    if info.flag_bits & 0x1:
+        return "is encrypted"
     if stat.S_ISLNK(info.external_attr >> 16):
         return "is a symbolic link"
     if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
