@@ -86,6 +86,8 @@ def train_command(
                 val=val, test=test, device=device, amp=amp, workers=workers, pretrained=pretrained,
                 skip_invalid=skip_invalid)
             result = train(config, out or _default_out(data), callbacks=(reporter,), should_stop=stop)
+    if not _finish_distributed():
+        return  # rank 0 reports for the whole job
     summary = {"status": result.status, "run_dir": str(result.run_dir), "epochs_completed": result.epochs_completed,
                "best_epoch": result.best_epoch, result.select_metric: result.best_metric,
                "best_metrics": result.best_metrics, "wall_seconds": round(result.wall_seconds, 1)}
@@ -122,6 +124,17 @@ def _init_distributed_from_torchrun() -> None:
 
         if not dist.is_initialized():
             dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+
+
+def _finish_distributed() -> bool:
+    """Tear down torchrun's process group; True on the process that should report (rank 0 or alone)."""
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        return True
+    rank = dist.get_rank()
+    dist.destroy_process_group()
+    return rank == 0
 
 
 class _JsonReporter:

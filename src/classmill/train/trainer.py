@@ -60,12 +60,13 @@ def train(config: TrainConfig, run_dir: str | Path, *, callbacks: tuple[EventCal
           should_stop: StopCheck | None = None) -> RunResult:
     """Start a new run in `run_dir` (which must not hold one already)."""
     run = RunDirectory(Path(run_dir))
-    if run.last.exists() or run.config.exists():
-        raise RunStateError(f"{run.root} already holds a run; resume it with --resume, extend it with --extend, "
-                            "or choose another --out.")
-    run.root.mkdir(parents=True, exist_ok=True)
     if _is_main_process():
-        dataset = prepare_data(config, run)
+        # Only rank 0 looks: the others would find the config.yaml it has just written.
+        if run.last.exists() or run.config.exists():
+            raise RunStateError(f"{run.root} already holds a run; resume it with --resume, extend it with "
+                                "--extend, or choose another --out.")
+        run.root.mkdir(parents=True, exist_ok=True)
+        prepare_data(config, run)
         config.save(run.config)
     _barrier()
     return _run(config, run, load_prepared(run), state=None, callbacks=callbacks, should_stop=should_stop)
@@ -200,7 +201,9 @@ def _run(config: TrainConfig, run: RunDirectory, dataset, *, state: dict | None,
     ema = copy.deepcopy(model).eval() if config.ema else None
     amp_dtype = _autocast(config, device)
     scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
-    train_model = torch.nn.parallel.DistributedDataParallel(model) if dist.is_initialized() else model
+    # A frozen backbone produces no gradients; DDP must be told or it waits for them forever.
+    train_model = (torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=config.freeze != "none")
+                   if dist.is_initialized() else model)
 
     start_epoch, start_step = 0, 0
     best_metric, best_epoch, best_metrics, stale, history = -1.0, -1, {}, 0, []
@@ -268,7 +271,9 @@ def _run(config: TrainConfig, run: RunDirectory, dataset, *, state: dict | None,
         order = epoch_order(len(train_records), epoch, config.seed, sample_weights)
         loss_sum, correct, seen = 0.0, 0, 0
         first = start_step if epoch == start_epoch else 0
-        shard = (lambda positions: positions[rank::world]) if world > 1 else (lambda positions: positions)
+        # Each rank trains on its slice of every batch; a last batch smaller than the world repeats
+        # its final image so no rank gets an empty slice (and all ranks step together).
+        shard = (lambda positions: positions[rank::world] or positions[-1:]) if world > 1 else (lambda positions: positions)
         for step, x, y in batches.iterate(epoch, order, config.batch_size, first, select=shard):
             lr = lr_at(epoch + step / steps_per_epoch, config.schedule, config.scheduler, config.warmup_epochs)
             for group in optimizer.param_groups:

@@ -1,0 +1,46 @@
+"""`classmill evaluate RUN_OR_BUNDLE [DATA]`: the report a user acts on."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    app.command("evaluate")(evaluate_command)
+
+
+def evaluate_command(
+    source: Path = typer.Argument(..., help="Run folder or exported .cmb bundle."),
+    data: Path = typer.Argument(None, help="Dataset to evaluate on (default: the run's own split)."),
+    split: str = typer.Option("val", "--split", help="val|test|train|all"),
+    out: Path = typer.Option(None, "--out", help="Report folder (default RUN/evaluation/<split>)."),
+    target_recall: float = typer.Option(None, "--target-recall", help="Suggest a threshold reaching this recall, e.g. 0.99."),
+    target_precision: float = typer.Option(None, "--target-precision", help="Suggest a threshold reaching this precision."),
+    positive_class: str = typer.Option(None, "--positive-class", help="Class the targets apply to (binary default: the rarer)."),
+    pdf: bool = typer.Option(False, "--pdf", help="Also write report.pdf."),
+    as_json: bool = typer.Option(False, "--json", help="Print report.json instead of a summary."),
+) -> None:
+    """Accuracy, top-k, precision/recall/F1, AUC, kappa, confusion matrix, curves, thresholds,
+    misclassified examples and calibration, as report.json + a self-contained report.html."""
+    from classmill.evaluate.run import evaluate
+
+    result = evaluate(source, data, split=split, out=out, target_recall=target_recall,
+                      target_precision=target_precision, positive_class=positive_class, pdf=pdf)
+    report = result.report
+    if as_json:
+        typer.echo(report.json_path.read_text(encoding="utf-8"))
+        return
+    o = report.overall
+    typer.echo(f"{report.conclusion.verdict}: {report.conclusion.text}")
+    typer.echo(f"{o.n_images} images, accuracy {o.accuracy:.4f}, macro F1 {o.macro_f1:.4f}"
+               + (f", macro AUC {o.macro_auc:.4f}" if o.macro_auc is not None else ""))
+    for point in report.operating_points:
+        typer.echo(point.message)
+    total = result.inference_seconds + result.report_seconds
+    typer.echo(f"inference {result.inference_seconds:.1f} s, report {result.report_seconds:.1f} s "
+               f"({result.report_seconds / total:.0%} of {total:.1f} s)")
+    typer.echo(f"report: {report.html_path}")
+    typer.echo(f"data:   {report.json_path}")

@@ -1,0 +1,82 @@
+"""End to end: a tiny trained run on cifar10-mini, evaluated through the CLI."""
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from classmill.cli import app
+from classmill.evaluate.run import evaluate
+from classmill.train import resolve_config, train
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def tiny_run(shared_datasets, tmp_path_factory):
+    root = tmp_path_factory.mktemp("evalrun")
+    data = root / "data.csv"
+    with open(data, "w", newline="") as fh:
+        w = csv.writer(fh)
+        for label in ("cat", "dog", "frog", "ship"):
+            for img in sorted((shared_datasets / "cifar10-mini" / label).iterdir())[:25]:
+                w.writerow([str(img), label])
+    config = resolve_config("balanced", data=str(data), image_size=32, batch_size=16, epochs=2, warmup_epochs=0.0,
+                            val=0.4)
+    train(config, root / "run")
+    return root / "run"
+
+
+def test_evaluate_cli_writes_json_and_html(tiny_run, tmp_path):
+    out = tmp_path / "report"
+    result = runner.invoke(app, ["evaluate", str(tiny_run), "--out", str(out), "--target-recall", "0.9",
+                                 "--positive-class", "cat"])
+    assert result.exit_code == 0, result.output
+    assert "accuracy" in result.output and "report.html" in result.output
+    report = json.loads((out / "report.json").read_text())
+    for key in ("overall", "per_class", "confusion_matrix", "thresholds", "misclassified", "calibration", "provenance"):
+        assert key in report, key
+    assert report["provenance"]["split"] == "val" and report["provenance"]["model"] == "efficientnet_lite0"
+    assert report["overall"]["n_images"] == 40  # 4 classes x 10 val images
+    html = (out / "report.html").read_text()
+    assert "Confusion matrix" in html and "data:image/jpeg;base64" in html
+    assert "http://" not in html and "https://" not in html
+
+
+def test_evaluate_on_other_data_and_unknown_labels(tiny_run, shared_datasets, tmp_path):
+    data = tmp_path / "d"
+    for label in ("cat", "dog"):
+        shutil.copytree(shared_datasets / "cifar10-mini" / label, data / label)
+    result = evaluate(tiny_run, data, split="all", out=tmp_path / "r")
+    assert result.images == 200 and result.report.html_path.is_file()
+    assert result.report.overall.n_classes_present == 2  # frog and ship absent: reported, no crash
+    shutil.copytree(shared_datasets / "cifar10-mini" / "horse", data / "horse")
+    from classmill.errors import UserError
+
+    with pytest.raises(UserError, match="not trained on: horse"):
+        evaluate(tiny_run, data, split="all", out=tmp_path / "r2")
+
+
+@pytest.mark.browser
+def test_report_opens_in_chromium_without_errors(tiny_run, tmp_path):
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("Debian chromium is not installed (.ci/run installs it)")
+    from playwright.sync_api import sync_playwright
+
+    result = evaluate(tiny_run, out=tmp_path / "r")
+    errors = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--no-first-run"])
+        page = browser.new_page()
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(result.report.html_path.as_uri())
+        assert page.locator("img").count() > 3
+        page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+        browser.close()
+    assert errors == []
