@@ -52,7 +52,7 @@ def test_sigkill_mid_epoch_then_resume_matches_uninterrupted(tiny_config, tmp_pa
     assert result.status == "finished"
     ref = json.loads((tmp_path / "ref" / "metrics.json").read_text())["history"]
     got = json.loads((run / "metrics.json").read_text())["history"]
-    assert [h["epoch"] for h in got] == [1, 2, 3]
+    assert [h["epoch"] for h in got] == [0, 1, 2, 3]
     for a, b in zip(ref, got):
         for key in ("top1", "loss", "f1", "precision"):
             assert abs(a["val"][key] - b["val"][key]) < 1e-4, (a["epoch"], key)

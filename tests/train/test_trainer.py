@@ -19,17 +19,19 @@ def test_tiny_run_writes_every_run_file(tiny_config, tmp_path):
                  "checkpoints/last.pt", "checkpoints/best.pt", "split/manifest.json", "split/train_list.txt"):
         assert (run / name).is_file(), name
     config = yaml.safe_load((run / "config.yaml").read_text())
-    assert config["image_size"] == 32 and config["preset"] == "balanced" and config["schedule"] == [[0, 2, 0.001]]
+    assert config["image_size"] == 32 and config["preset"] == "balanced" and config["schedule"] == [[0, 2, 0.0002]]
     assert (run / "labels.txt").read_text().split() == ["airplane", "automobile", "bird"]
     events = read_events(run / "events.jsonl")
     kinds = [e["type"] for e in events]
     assert kinds[0] == "start" and kinds[-1] == "status" and kinds.count("epoch") == 2 and "step" in kinds
+    assert kinds[1] == "head_warmup"  # the balanced preset fits the head on cached features first
     epoch = [e for e in events if e["type"] == "epoch"][0]
     assert {"train_loss", "lr", "val", "eta_s"} <= set(epoch) and {"top1", "top5", "f1"} <= set(epoch["val"])
     step = [e for e in events if e["type"] == "step"][0]
     assert step["images_per_s"] > 0 and "eta_s" in step
     metrics = json.loads((run / "metrics.json").read_text())
-    assert metrics["best_epoch"] == result.best_epoch and len(metrics["history"]) == 2
+    assert metrics["best_epoch"] == result.best_epoch
+    assert [h["epoch"] for h in metrics["history"]] == [0, 1, 2]
     trained = load_trained_model(run)
     assert trained.classes == ["airplane", "automobile", "bird"] and trained.spec.input_size == 32
     assert not list(run.rglob("*.tmp"))
@@ -58,7 +60,7 @@ def test_stop_mid_epoch_then_resume_equals_an_uninterrupted_run(tiny_config, tmp
     stopped = train(tiny_config(epochs=3), tmp_path / "run", should_stop=stop_after_nine_steps)
     assert stopped.status == "stopped"
     state = load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")
-    assert (state["epoch"], state["step"]) == (1, 3)
+    assert (state["epoch"], state["step"]) == (1, 3)  # 8 steps an epoch: the 9th call is step 1 of epoch 2
     assert json.loads((tmp_path / "run" / "status.json").read_text())["status"] == "stopped"
     resumed = resume(tmp_path / "run")
     assert resumed.status == "finished"
@@ -79,7 +81,7 @@ def test_pause_through_the_control_file_then_resume(tiny_config, tmp_path):
     with pytest.raises(RunStateError, match="not finished"):
         extend(run, 1)
     assert resume(run).status == "finished"
-    assert [h["epoch"] for h in _history(run)] == [1, 2, 3]
+    assert [h["epoch"] for h in _history(run)] == [0, 1, 2, 3]
 
 
 def test_extend_adds_epochs_to_a_finished_run(tiny_config, tmp_path):
@@ -89,11 +91,11 @@ def test_extend_adds_epochs_to_a_finished_run(tiny_config, tmp_path):
         resume(run)
     result = extend(run, 2)
     assert result.status == "finished" and result.epochs_completed == 4
-    assert [h["epoch"] for h in _history(run)] == [1, 2, 3, 4]
+    assert [h["epoch"] for h in _history(run)] == [0, 1, 2, 3, 4]
     config = yaml.safe_load((run / "config.yaml").read_text())
-    assert config["epochs"] == 4 and config["schedule"][-1] == [2, 4, pytest.approx(0.0003)]
+    assert config["epochs"] == 4 and config["schedule"][-1] == [2, 4, pytest.approx(0.00006)]
     history = _history(run)
-    assert history[2]["lr"] > history[1]["lr"]  # a warm restart, not a continuation at the floor
+    assert history[3]["lr"] > history[2]["lr"]  # a warm restart, not a continuation at the floor
 
 
 def test_a_new_run_refuses_an_existing_run_folder(tiny_config, tmp_path):
@@ -122,6 +124,9 @@ def test_options_are_checked_with_suggestions():
     with pytest.raises(ConfigError, match="unknown preset"):
         resolve_config("turbo")
     config = resolve_config("accurate", epochs=None, lr=0.01)
+    assert resolve_config("fast").epochs == 0 and resolve_config("fast").head_warmup_steps > 0
+    with pytest.raises(ConfigError, match="epochs"):
+        resolve_config("balanced", epochs=0, head_warmup_steps=0)
     assert config.model == "efficientnet_lite2" and config.lr == 0.01 and config.ema is True
 
 

@@ -30,6 +30,7 @@ from classmill.train import control
 from classmill.train.checkpoint import load_checkpoint, save_checkpoint
 from classmill.train.config import TrainConfig
 from classmill.train.events import EventLog
+from classmill.train.head_warmup import fit_head, pooled_features
 from classmill.train.losses import Criterion, class_weights, mixup
 from classmill.train.pipeline import (ImageStore, TrainingBatches, decode_for_eval, decode_for_training,
                                       epoch_order, estimated_cache_mb, normalize_batch)
@@ -154,7 +155,7 @@ def _set_trainable(model: torch.nn.Module, config: TrainConfig, epoch: int) -> N
     for p in backbone_and_head_parameters(model).backbone:
         p.requires_grad_(not frozen)
     model.train()
-    if frozen:  # a frozen backbone keeps its ImageNet BatchNorm statistics
+    if frozen or config.freeze_bn:  # keep the BatchNorm statistics the (pretrained or probed) head expects
         for module in model.modules():
             if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
                 module.eval()
@@ -188,7 +189,7 @@ def _run(config: TrainConfig, run: RunDirectory, dataset, *, state: dict | None,
     if state is not None:
         model.load_state_dict(state["model"])
     model.to(device)
-    if device.type == "cuda":
+    if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
     parts = backbone_and_head_parameters(model)
     param_groups = [{"params": parts.head, "lr_scale": 1.0},
@@ -198,7 +199,6 @@ def _run(config: TrainConfig, run: RunDirectory, dataset, *, state: dict | None,
     else:
         optimizer = torch.optim.SGD(param_groups, lr=config.lr, momentum=0.9, nesterov=True,
                                     weight_decay=config.weight_decay)
-    ema = copy.deepcopy(model).eval() if config.ema else None
     amp_dtype = _autocast(config, device)
     scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
     # A frozen backbone produces no gradients; DDP must be told or it waits for them forever.
@@ -210,8 +210,6 @@ def _run(config: TrainConfig, run: RunDirectory, dataset, *, state: dict | None,
     if state is not None:
         optimizer.load_state_dict(state["optimizer"])
         scaler.load_state_dict(state["scaler"])
-        if ema is not None and state.get("ema") is not None:
-            ema.load_state_dict(state["ema"])
         start_epoch, start_step = int(state["epoch"]), int(state["step"])
         best_metric, best_epoch = float(state["best_metric"]), int(state["best_epoch"])
         best_metrics, stale, history = dict(state["best_metrics"]), int(state["stale_epochs"]), list(state["history"])
@@ -234,6 +232,22 @@ def _run(config: TrainConfig, run: RunDirectory, dataset, *, state: dict | None,
                               config.augment, config.seed, pool)
     val_labels = torch.tensor([index[r.label] for r in val_records])
     steps_per_epoch = -(-len(train_records) // config.batch_size)
+    warmup_metrics = None
+    if state is None and config.head_warmup_steps > 0:
+        warm_started = time.perf_counter()
+        probe_store = train_store if config.augment == "none" else ImageStore(
+            train_records, lambda r: decode_for_eval(r, spec), cache=False, pool=pool)
+        head = model.get_classifier()
+        fit_head(head, pooled_features(model, probe_store, spec, device, config.batch_size), batches.labels,
+                 criterion, steps=config.head_warmup_steps, lr=config.head_lr, weight_decay=config.weight_decay,
+                 seed=derive_seed(config.seed, 0x4EAD), sample_weights=sample_weights)
+        with torch.inference_mode():
+            val_logits = head(pooled_features(model, val_store, spec, device, config.batch_size).to(device)).cpu()
+        warmup_metrics = validation_metrics(val_logits, val_labels)
+        warmup_seconds = time.perf_counter() - warm_started
+    ema = copy.deepcopy(model).eval() if config.ema else None
+    if ema is not None and state is not None and state.get("ema") is not None:
+        ema.load_state_dict(state["ema"])
     if main:
         run.set_status("running", epoch=start_epoch, epochs=config.epochs)
     emit({"type": "start", "resumed": state is not None, "epoch": start_epoch, "step": start_step,
@@ -263,6 +277,15 @@ def _run(config: TrainConfig, run: RunDirectory, dataset, *, state: dict | None,
                          best_metric=best_metric, select_metric=config.select_metric, best_metrics=best_metrics,
                          wall_seconds=time.perf_counter() - started)
 
+    if warmup_metrics is not None and main:
+        # The probed head is "epoch 0": validated, eligible as best, and checkpointed so a resume skips it.
+        best_metric, best_epoch, best_metrics = warmup_metrics[config.select_metric], 0, warmup_metrics
+        save_checkpoint(run.best, {"model": model.state_dict(), "metrics": warmup_metrics, "epoch": 0,
+                                   **_identity(config, classes, spec, dataset, run)})
+        history.append({"epoch": 0, "phase": "head_warmup", "lr": config.head_lr, "val": warmup_metrics})
+        save_checkpoint(run.last, checkpoint_state(0, 0))
+        emit({"type": "head_warmup", "val": warmup_metrics, "seconds": round(warmup_seconds, 2),
+              "elapsed_s": round(time.perf_counter() - started, 1)})
     if state is not None and state.get("early_stopped"):
         return finish("finished", start_epoch, 0)
     images_done, window_start, window_images = 0, time.perf_counter(), 0
@@ -280,7 +303,7 @@ def _run(config: TrainConfig, run: RunDirectory, dataset, *, state: dict | None,
                 group["lr"] = lr * group["lr_scale"]
             torch.manual_seed(derive_seed(config.seed, epoch, step, 0xD0))  # dropout / drop-path
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-            if device.type == "cuda":
+            if config.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             targets = criterion.targets(y)
             if config.mixup > 0:
@@ -365,8 +388,7 @@ def _validate(model, store: ImageStore, labels: torch.Tensor, spec: PreprocessSp
     for lo in range(0, len(store), batch_size):
         x = normalize_batch(torch.stack([store[i] for i in range(lo, min(lo + batch_size, len(store)))]), spec)
         x = x.to(device)
-        if device.type == "cuda":
-            x = x.contiguous(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)  # a no-op cost if the model is not channels_last
         with torch.autocast(device.type, dtype=amp_dtype) if amp_dtype else nullcontext():
             outputs.append(model(x).float().cpu())
     model.train(was_training)
