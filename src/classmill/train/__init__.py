@@ -2,16 +2,31 @@
 
     from classmill.train import resolve_config, train
     result = train(resolve_config("balanced", data="images/", epochs=3), "runs/first")
+
+Names are loaded on first use (PEP 562): `classmill.train.config` is read by the CLI to build
+its help, and that must not import torch — `classmill predict` runs ONNX Runtime, which is
+several times slower in a process that has loaded torch.
 """
 
-from classmill.train.checkpoint import TrainedModel, load_trained_model
-from classmill.train.config import PRESETS, TrainConfig, resolve_config
-from classmill.train.control import request as request_control
-from classmill.train.events import read_events
-from classmill.train.run_dir import RunDirectory
-from classmill.train.trainer import RunResult, extend, resume, run_preprocess, train
+from __future__ import annotations
 
-__all__ = [
-    "PRESETS", "RunDirectory", "RunResult", "TrainConfig", "TrainedModel", "extend", "load_trained_model",
-    "read_events", "request_control", "resolve_config", "resume", "run_preprocess", "train",
-]
+import importlib
+
+_EXPORTS = {
+    "PRESETS": "config", "TrainConfig": "config", "resolve_config": "config",
+    "TrainedModel": "checkpoint", "load_trained_model": "checkpoint",
+    "read_events": "events", "RunDirectory": "run_dir",
+    "RunResult": "trainer", "train": "trainer", "resume": "trainer", "extend": "trainer", "run_preprocess": "trainer",
+}
+
+__all__ = sorted(_EXPORTS) + ["request_control"]
+
+
+def __getattr__(name: str):
+    if name == "request_control":
+        from classmill.train.control import request
+
+        return request
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'classmill.train' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"classmill.train.{_EXPORTS[name]}"), name)
