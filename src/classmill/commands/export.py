@@ -46,8 +46,18 @@ def export_command(
     int8_info = meta["formats"].get("onnx-int8")
     if int8_info:
         console.print(_int8_line(int8_info), highlight=False)
+        evaluation = int8_info.get("eval")
+        if evaluation and evaluation["int8_accuracy"] < evaluation["fp32_accuracy"] - _INT8_TOLERATED_LOSS:
+            # Post-training INT8 of depthwise-heavy nets (EfficientNet-Lite) can lose many points;
+            # the user must see it here, not find it in production.
+            console.print(f"[bold red]warning:[/] INT8 loses {evaluation['fp32_accuracy'] - evaluation['int8_accuracy']:.1%} "
+                          "of val accuracy; use the FP32 model (the default: `classmill predict/serve` without --int8).",
+                          highlight=False)
     console.print(f"try it: classmill predict {info.path} IMAGE_OR_FOLDER   serve it: classmill serve {info.path}",
                   highlight=False)
+
+
+_INT8_TOLERATED_LOSS = 0.01
 
 
 def _int8_line(int8_info: dict) -> str:

@@ -8,6 +8,7 @@ from typing import Iterator
 
 import numpy as np
 import onnxruntime as ort
+import onnxruntime.capi.onnxruntime_pybind11_state as _ort_errors
 from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -66,7 +67,12 @@ def write_int8(job: ExportJob, dest: Path) -> dict:
     )
     prepared.unlink()
     fp32_session, int8_session = _session(fp32), _session(dest)
-    agree = float((_top1(fp32_session, images, job.spec) == _top1(int8_session, images, job.spec)).mean())
+    try:
+        agree = float((_top1(fp32_session, images, job.spec) == _top1(int8_session, images, job.spec)).mean())
+    except (_ort_errors.Fail, _ort_errors.InvalidArgument, _ort_errors.RuntimeException) as exc:
+        # Seen at 32 px: a 5x5 depthwise QLinearConv on a 2x2 map is refused by ONNX Runtime.
+        raise ExportError(f"the INT8 model cannot run at {job.spec.input_size} px ({str(exc)[:200]}). Export "
+                          "without --int8, or train at 64 px or more.") from exc
     info: dict = {
         "format": "QDQ",
         "per_channel": True,
