@@ -1,0 +1,129 @@
+"""python -m bench {train,infer,validate,all} [--tiny] [--out DIR]: run, print and save the results.
+
+python -m bench render [--out DIR] writes results.md again from results.json (after a change to
+the report's wording; nothing is measured).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.machine import describe_machine, load_average
+from bench.plan import REPO_ROOT, SHARED_DATASETS, full_plan, tiny_plan
+from bench.report import write_results
+
+GROUPS = ("train", "infer", "validate")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("group", choices=GROUPS + ("all", "render"),
+                        help="which benchmark group to run; render: rewrite results.md from results.json")
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "results",
+                        help="folder for results.md and results.json (default bench/results)")
+    parser.add_argument("--tiny", action="store_true", help="seconds-long smoke configuration (figures meaningless)")
+    parser.add_argument("--datasets", type=Path, default=SHARED_DATASETS, help="the shared datasets folder")
+    parser.add_argument("--keep-work", action="store_true", help="keep the temp folder with runs, bundle and logs")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.group == "render":
+        return render_only(args.out)
+    if not args.datasets.is_dir():
+        print(f"{args.datasets} is missing: the benchmark reads the shared datasets from there (--datasets).",
+              file=sys.stderr)
+        return 2
+    plan = (tiny_plan if args.tiny else full_plan)(args.datasets)
+    groups = GROUPS if args.group == "all" else (args.group,)
+    if plan.child_threads is not None:  # inherited by every child process; this one never runs torch
+        os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(plan.child_threads)
+    workdir = Path(tempfile.mkdtemp(prefix="classmill-bench-"))
+    started = time.perf_counter()
+    results: dict = {"command": "python -m bench " + " ".join(sys.argv[1:] if argv is None else argv),
+                     "machine": describe_machine(), "plan": plan.to_dict(), "workdir": str(workdir)}
+    print(f"classmill benchmark: {', '.join(groups)}{' (tiny)' if plan.tiny else ''}; work folder {workdir}", flush=True)
+    try:
+        if "train" in groups:
+            from bench.train_peers import classmill_peer, run_training
+
+            print("training ...", flush=True)
+            results["train"] = run_training(plan, workdir)
+            _save(results, args.out, started)
+        if "infer" in groups:
+            from bench.infer_peers import run_inference
+
+            print("inference ...", flush=True)
+            trained = None
+            if "train" in results and plan.infer_dataset in results["train"]["datasets"]:
+                peer = results["train"]["datasets"][plan.infer_dataset]["peers"].get(classmill_peer("balanced"), {})
+                trained = Path(peer["run_dir"]) if peer.get("status") == "ok" else None
+            results["infer"] = run_inference(plan, workdir, trained)
+            _save(results, args.out, started)
+        if "validate" in groups:
+            from bench.validate_speed import run_validation
+
+            print("validation / import speed ...", flush=True)
+            results["validate"] = run_validation(plan)
+        json_path, md_path = _save(results, args.out, started)
+    finally:
+        if args.keep_work:
+            print(f"work folder kept: {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    print()
+    print(md_path.read_text(encoding="utf-8"))
+    print(f"results: {md_path} and {json_path}")
+    return 0
+
+
+def render_only(out: Path) -> int:
+    source = out / "results.json"
+    if not source.is_file():
+        print(f"{source} is missing: run a benchmark first.", file=sys.stderr)
+        return 2
+    results = json.loads(source.read_text(encoding="utf-8"))
+    _, md_path = write_results(results, out)
+    print(md_path.read_text(encoding="utf-8"))
+    return 0
+
+
+def _save(results: dict, out: Path, started: float):
+    """Written after every group, so a long run that dies later still leaves what it measured."""
+    results["machine"]["load_average_at_end"] = load_average()
+    results["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
+    results["wall_s"] = round(time.perf_counter() - started, 1)
+    results["problems"] = list(_problems(results))
+    return write_results(results, out)
+
+
+def _problems(results: dict):
+    """Every peer or figure that did not produce a number, with why: reported, never hidden."""
+    for name, d in results.get("train", {}).get("datasets", {}).items():
+        for peer, p in d["peers"].items():
+            if p.get("status") != "ok":
+                yield f"training {name} / {peer}: {p.get('status')}: {p.get('reason')}"
+            elif p.get("same_split_as_peers") is False:
+                yield f"training {name} / {peer}: validated on a different split than the other peers"
+    infer = results.get("infer")
+    if infer is not None:
+        if infer.get("status") != "ok":
+            yield f"inference: {infer.get('reason')}"
+        for part in ("torch_eager", "onnxruntime", "serving"):
+            if infer.get(part, {}).get("status") == "failed":
+                yield f"inference / {part}: {infer[part].get('reason')}"
+        failed = infer.get("serving", {}).get("failed_requests")
+        if failed:
+            yield f"serving: {failed} request(s) failed, e.g. {infer['serving']['failures_sample'][:1]}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
