@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from PIL import Image
 
-_INTERPOLATIONS = {
+INTERPOLATIONS = {
     "bilinear": Image.Resampling.BILINEAR,
     "bicubic": Image.Resampling.BICUBIC,
     "nearest": Image.Resampling.NEAREST,
@@ -39,8 +39,8 @@ class PreprocessSpec:
     version: int = field(default=1)
 
     def __post_init__(self) -> None:
-        if self.interpolation not in _INTERPOLATIONS:
-            raise ValueError(f"interpolation must be one of {sorted(_INTERPOLATIONS)}")
+        if self.interpolation not in INTERPOLATIONS:
+            raise ValueError(f"interpolation must be one of {sorted(INTERPOLATIONS)}")
         if self.resize_mode not in RESIZE_MODES:
             raise ValueError(f"resize_mode must be one of {RESIZE_MODES}")
         if self.resize_size < self.input_size:
@@ -77,7 +77,7 @@ class PreprocessSpec:
 
 def resize_and_crop(img: Image.Image, spec: PreprocessSpec) -> Image.Image:
     """Geometric part of the spec: RGB image -> input_size x input_size RGB image."""
-    resample = _INTERPOLATIONS[spec.interpolation]
+    resample = INTERPOLATIONS[spec.interpolation]
     if spec.resize_mode == "squash":
         return img.resize((spec.input_size, spec.input_size), resample)
     w, h = img.size

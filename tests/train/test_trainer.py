@@ -154,3 +154,15 @@ def test_training_options_run(tiny_config, tmp_path, options):
     result = train(tiny_config(epochs=2, **options), tmp_path / "run")
     assert result.status == "finished" and 0 <= result.best_metric <= 1
     assert result.select_metric == options.get("select_metric", "top1")
+
+
+def test_a_given_test_split_is_kept_and_val_is_carved_from_train(tmp_path):
+    from classmill.train.prepare import prepare_data
+    from classmill.train.run_dir import RunDirectory
+
+    make_class_folders(tmp_path / "d" / "train", {"a": 25, "b": 25})
+    make_class_folders(tmp_path / "d" / "test", {"a": 5, "b": 5}, seed=7)
+    config = resolve_config("fast", data=str(tmp_path / "d"), val=0.2, test=0.2)
+    dataset = prepare_data(config, RunDirectory(tmp_path / "run"))
+    assert dataset.counts("test") == {"a": 5, "b": 5}  # the user's test images, no more
+    assert dataset.counts("val") == {"a": 5, "b": 5} and dataset.counts("train") == {"a": 20, "b": 20}

@@ -52,16 +52,14 @@ def _probs_from_run(run_dir: Path, records: list[ImageRecord], batch_size: int):
     import torch
 
     from classmill.train import load_trained_model
-    from classmill.train.pipeline import decode_for_eval, normalize_batch
+    from classmill.train.pipeline import ImageStore, decode_for_eval, eval_batches
 
     trained = load_trained_model(run_dir)
-    outputs = []
+    model = trained.model.to(memory_format=torch.channels_last)
     with ThreadPoolExecutor(max_workers=2) as pool, torch.inference_mode():
-        for lo in range(0, len(records), batch_size):
-            chunk = records[lo:lo + batch_size]
-            x = normalize_batch(torch.stack(list(pool.map(lambda r: decode_for_eval(r, trained.spec), chunk))),
-                                trained.spec)
-            outputs.append(torch.softmax(trained.model(x).float(), dim=1).numpy())
+        store = ImageStore(records, lambda r: decode_for_eval(r, trained.spec), cache=False, pool=pool)
+        outputs = [torch.softmax(model(x).float(), dim=1).numpy()
+                   for x in eval_batches(store, trained.spec, batch_size, torch.device("cpu"))]
     provenance = {"model": trained.model_name, "run_id": trained.run_id, "checkpoint_epoch": trained.epoch,
                   "trained_on_dataset_hash": trained.dataset_hash}
     return trained.classes, np.concatenate(outputs), provenance

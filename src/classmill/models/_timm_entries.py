@@ -9,9 +9,8 @@ from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from timm.models import PretrainedCfg, get_pretrained_cfg, is_model
 
 from classmill.models._entry import ModelEntry, WeightsSource
-from classmill.preprocess import PreprocessSpec
+from classmill.preprocess import INTERPOLATIONS, PreprocessSpec
 
-_SUPPORTED_INTERPOLATIONS = ("bilinear", "bicubic", "nearest")
 # Used when timm has no pretrained config at all for an architecture (random init only).
 _FALLBACK_INPUT_SIZE = 224
 _FALLBACK_CROP_PCT = 0.875
@@ -41,7 +40,7 @@ def preprocess_from_timm_cfg(cfg: PretrainedCfg | None) -> PreprocessSpec:
         mean, std = cfg.mean, cfg.std
         # timm also knows e.g. "lanczos"/"random"; bicubic is the closest our spec (and ONNX-side
         # inference) supports, and timm's default.
-        interpolation = cfg.interpolation if cfg.interpolation in _SUPPORTED_INTERPOLATIONS else "bicubic"
+        interpolation = cfg.interpolation if cfg.interpolation in INTERPOLATIONS else "bicubic"
         crop_mode = cfg.crop_mode or "center"
     if len(mean) != 3 or len(std) != 3:
         # Greyscale-pretrained models carry one-channel stats; our pipeline is always RGB.

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 from classmill.train.losses import Criterion
-from classmill.train.pipeline import ImageStore, normalize_batch
+from classmill.train.pipeline import ImageStore, eval_batches
 from classmill.preprocess import PreprocessSpec
 
 
@@ -21,11 +21,8 @@ def pooled_features(model: torch.nn.Module, store: ImageStore, spec: PreprocessS
     """Backbone + global pooling output (timm's pre-logits) for every image of `store`, eval mode."""
     was_training = model.training
     model.eval()
-    out = []
-    for lo in range(0, len(store), batch_size):
-        x = normalize_batch(torch.stack([store[i] for i in range(lo, min(lo + batch_size, len(store)))]), spec)
-        x = x.to(device).contiguous(memory_format=torch.channels_last)
-        out.append(model.forward_head(model.forward_features(x), pre_logits=True).float().cpu())
+    out = [model.forward_head(model.forward_features(x), pre_logits=True).float().cpu()
+           for x in eval_batches(store, spec, batch_size, device)]
     model.train(was_training)
     return torch.cat(out)
 

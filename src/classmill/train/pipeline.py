@@ -18,12 +18,10 @@ from PIL import Image
 
 from classmill.data.records import ImageRecord
 from classmill.image import open_rgb
-from classmill.preprocess import PreprocessSpec, resize_and_crop
+from classmill.preprocess import INTERPOLATIONS, PreprocessSpec, resize_and_crop
 from classmill.train.augment import augment
 from classmill.train.seeding import generator
 
-_RESAMPLE = {"bilinear": Image.Resampling.BILINEAR, "bicubic": Image.Resampling.BICUBIC,
-             "nearest": Image.Resampling.NEAREST}
 
 
 def _to_chw(img: Image.Image) -> torch.Tensor:
@@ -41,7 +39,7 @@ def decode_for_training(record: ImageRecord, spec: PreprocessSpec) -> torch.Tens
     w, h = img.size
     scale = spec.resize_size / min(w, h)
     if scale < 1:  # only shrink: upscaling here would just cost memory
-        img = img.resize((max(1, round(w * scale)), max(1, round(h * scale))), _RESAMPLE[spec.interpolation])
+        img = img.resize((max(1, round(w * scale)), max(1, round(h * scale))), INTERPOLATIONS[spec.interpolation])
     return _to_chw(img)
 
 
@@ -52,6 +50,7 @@ class ImageStore:
                  cache: bool, pool: ThreadPoolExecutor):
         self.records = records
         self._decode = decode
+        self._pool = pool
         self._cached: list[torch.Tensor] | None = list(pool.map(decode, records)) if cache else None
 
     def __len__(self) -> int:
@@ -59,6 +58,12 @@ class ImageStore:
 
     def __getitem__(self, index: int) -> torch.Tensor:
         return self._cached[index] if self._cached is not None else self._decode(self.records[index])
+
+    def take(self, indices: range | list[int]) -> list[torch.Tensor]:
+        """Several images at once; uncached ones are decoded on the pool's threads."""
+        if self._cached is not None:
+            return [self._cached[i] for i in indices]
+        return list(self._pool.map(lambda i: self._decode(self.records[i]), indices))
 
 
 def estimated_cache_mb(records: list[ImageRecord], side: int) -> float:
@@ -73,6 +78,15 @@ def normalize_batch(batch_uint8: torch.Tensor, spec: PreprocessSpec) -> torch.Te
     mean = torch.tensor(spec.mean, dtype=torch.float32).view(1, 3, 1, 1)
     std = torch.tensor(spec.std, dtype=torch.float32).view(1, 3, 1, 1)
     return (batch_uint8.float() * (1.0 / 255.0) - mean) / std
+
+
+def eval_batches(store: ImageStore, spec: PreprocessSpec, batch_size: int,
+                 device: torch.device) -> Iterator[torch.Tensor]:
+    """The store's images in order, as normalised channels_last batches on `device` (no augmentation)."""
+    for lo in range(0, len(store), batch_size):
+        x = normalize_batch(torch.stack(store.take(range(lo, min(lo + batch_size, len(store))))), spec)
+        # channels_last is the faster layout for these convolutions on CPU and GPU (bench/).
+        yield x.to(device).contiguous(memory_format=torch.channels_last)
 
 
 @dataclass

@@ -24,8 +24,9 @@ def prepare_data(config: TrainConfig, run: RunDirectory) -> Dataset:
         # No split given, or only a training list: split (stably) ourselves and record it.
         pool = Dataset(source=dataset.source, kind=dataset.kind, classes=dataset.classes,
                        records=[r for r in dataset.records if r.split in (None, "train")])
-        split = assign_splits(pool, config.val, config.test, config.seed)
         tests = dataset.in_split("test")
+        # A test split the user gave is kept as it is; only otherwise is one carved out.
+        split = assign_splits(pool, config.val, 0.0 if tests else config.test, config.seed)
         dataset = Dataset(source=dataset.source, kind=dataset.kind, classes=dataset.classes,
                           records=split.dataset.records + tests, ignored=dataset.ignored)
     if not dataset.in_split("train"):

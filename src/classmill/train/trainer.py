@@ -33,7 +33,7 @@ from classmill.train.events import EventLog
 from classmill.train.head_warmup import fit_head, pooled_features
 from classmill.train.losses import Criterion, class_weights, mixup
 from classmill.train.pipeline import (ImageStore, TrainingBatches, decode_for_eval, decode_for_training,
-                                      epoch_order, estimated_cache_mb, normalize_batch)
+                                      epoch_order, estimated_cache_mb, eval_batches)
 from classmill.train.prepare import load_prepared, prepare_data
 from classmill.train.run_dir import RunDirectory
 from classmill.train.schedule import lr_at
@@ -288,7 +288,7 @@ def _run(config: TrainConfig, run: RunDirectory, dataset, *, state: dict | None,
               "elapsed_s": round(time.perf_counter() - started, 1)})
     if state is not None and state.get("early_stopped"):
         return finish("finished", start_epoch, 0)
-    images_done, window_start, window_images = 0, time.perf_counter(), 0
+    window_start, window_images = time.perf_counter(), 0
     for epoch in range(start_epoch, config.epochs):
         _set_trainable(model, config, epoch)
         order = epoch_order(len(train_records), epoch, config.seed, sample_weights)
@@ -325,7 +325,6 @@ def _run(config: TrainConfig, run: RunDirectory, dataset, *, state: dict | None,
             loss_sum += float(loss.detach()) * len(y)
             correct += int((logits.argmax(1) == y).sum())
             seen += len(y)
-            images_done += len(y) * world
             window_images += len(y) * world
             now = time.perf_counter()
             if now - window_start >= _STEP_EVENT_SECONDS or step == steps_per_epoch - 1:
@@ -385,10 +384,7 @@ def _validate(model, store: ImageStore, labels: torch.Tensor, spec: PreprocessSp
     was_training = model.training
     model.eval()
     outputs = []
-    for lo in range(0, len(store), batch_size):
-        x = normalize_batch(torch.stack([store[i] for i in range(lo, min(lo + batch_size, len(store)))]), spec)
-        x = x.to(device)
-        x = x.contiguous(memory_format=torch.channels_last)  # a no-op cost if the model is not channels_last
+    for x in eval_batches(store, spec, batch_size, device):
         with torch.autocast(device.type, dtype=amp_dtype) if amp_dtype else nullcontext():
             outputs.append(model(x).float().cpu())
     model.train(was_training)
