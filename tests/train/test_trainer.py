@@ -166,3 +166,11 @@ def test_a_given_test_split_is_kept_and_val_is_carved_from_train(tmp_path):
     dataset = prepare_data(config, RunDirectory(tmp_path / "run"))
     assert dataset.counts("test") == {"a": 5, "b": 5}  # the user's test images, no more
     assert dataset.counts("val") == {"a": 5, "b": 5} and dataset.counts("train") == {"a": 20, "b": 20}
+
+
+def test_extend_a_probe_only_run(tiny_config, tmp_path):
+    run = tmp_path / "run"
+    train(tiny_config(epochs=0, freeze="backbone"), run)  # the fast preset's shape: head warm-up only
+    result = extend(run, 1)
+    assert result.status == "finished" and result.epochs_completed == 1
+    assert [h["epoch"] for h in _history(run)] == [0, 1]

@@ -98,9 +98,10 @@ def extend(run_dir: str | Path, epochs: int, *, lr_scale: float = 0.3, callbacks
     done = int(state["epoch"])
     if state["step"] != 0 or run.status().get("status") in ("paused", "stopped", "running"):
         raise RunStateError(f"{run.root} has not finished; --resume it first, then extend it.")
-    config.schedule = [seg for seg in config.schedule if seg[0] < done]
-    config.schedule[-1][1] = min(config.schedule[-1][1], done)
-    config.schedule.append([done, done + epochs, config.lr * lr_scale])
+    kept = [seg for seg in config.schedule if seg[0] < done]  # none for a probe-only (0-epoch) run
+    if kept:
+        kept[-1][1] = min(kept[-1][1], done)
+    config.schedule = kept + [[done, done + epochs, config.lr * lr_scale]]
     config.epochs = done + epochs
     state["early_stopped"] = False
     if _is_main_process():
