@@ -19,7 +19,7 @@ from pathlib import Path
 
 from classmill import atomic
 from classmill.data.dataset import Dataset
-from classmill.data.readers.lists import PADDLE_LIST_FILES
+from classmill.data.readers.lists import PADDLE_LIST_FILES, labels_to_text
 from classmill.data.records import WARNING, ImageRecord, Problem
 from classmill.errors import ConfigError
 
@@ -117,7 +117,7 @@ def write_split(result: SplitResult, out_dir: Path, *, val: float, test: float, 
     out_dir.mkdir(parents=True, exist_ok=True)
     ds = result.dataset
     index = ds.label_index()
-    atomic.write_text(out_dir / "labels.txt", "".join(f"{label}\n" for label in ds.classes))
+    atomic.write_text(out_dir / "labels.txt", labels_to_text(ds.classes))
     for split, filename in PADDLE_LIST_FILES.items():
         lines = [f"{_relative(r.path, out_dir)} {index[r.label]}\n" for r in ds.in_split(split)]
         atomic.write_text(out_dir / filename, "".join(lines))

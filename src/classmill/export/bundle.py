@@ -18,7 +18,8 @@ from classmill.atomic import atomic_open
 from classmill.export.errors import ExportError
 from classmill.export.formats import EXPORT_FORMATS
 from classmill.export.job import DEFAULT_OPSET, ExportJob
-from classmill.infer.bundle import LABELS_FILE, METADATA_FILE, PREPROCESS_FILE, labels_to_text
+from classmill.data.readers.lists import labels_to_text
+from classmill.infer.bundle import LABELS_FILE, METADATA_FILE, PREPROCESS_FILE
 from classmill.preprocess import PreprocessSpec
 
 

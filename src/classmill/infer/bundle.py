@@ -51,10 +51,6 @@ class Bundle:
         return self._models[name]
 
 
-def labels_to_text(labels: list[str]) -> str:
-    return "".join(f"{name}\n" for name in labels)
-
-
 def read_bundle(path: str | Path) -> Bundle:
     """Open a bundle zip and read its labels, preprocessing spec, metadata and models."""
     path = Path(path)

@@ -23,6 +23,7 @@ import torch
 import torch.distributed as dist
 
 from classmill import __version__, atomic
+from classmill.data.readers.lists import labels_to_text
 from classmill.errors import RunStateError
 from classmill.models import backbone_and_head_parameters, create_model, default_preprocess
 from classmill.preprocess import PreprocessSpec
@@ -182,7 +183,7 @@ def _run(config: TrainConfig, run: RunDirectory, dataset, *, state: dict | None,
     index = dataset.label_index()
     train_records, val_records = dataset.in_split("train"), dataset.in_split("val")
     if main:
-        atomic.write_text(run.labels, "".join(f"{c}\n" for c in classes))
+        atomic.write_text(run.labels, labels_to_text(classes))
         atomic.write_text(run.preprocess, spec.to_json())
 
     model = create_model(config.model, num_classes=len(classes), pretrained=config.pretrained and state is None,

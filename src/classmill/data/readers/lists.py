@@ -12,6 +12,11 @@ PADDLE_LIST_FILES = {"train": "train_list.txt", "val": "val_list.txt", "test": "
 _CSV_PATH_HEADERS = {"path", "file", "filepath", "file_path", "image", "filename"}
 
 
+def labels_to_text(labels: list[str]) -> str:
+    """labels.txt as classmill writes it (splits, runs, bundles): one name per line, line number = id."""
+    return "".join(f"{name}\n" for name in labels)
+
+
 def read_labels_file(path: Path) -> list[str]:
     """labels.txt: one class name per line (line number = id), or PaddleClas' `id name` lines."""
     lines = [ln.strip() for ln in path.read_text(encoding="utf-8-sig").splitlines() if ln.strip()]
