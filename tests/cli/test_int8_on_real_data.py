@@ -15,11 +15,6 @@ from classmill.train.run_dir import RunDirectory
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Known defect (issue 5 stays open): post-training static INT8 of EfficientNet-Lite loses far more than "
-    "1 point here (measured 98.3 % -> 57.5 % at 128 px; bench: 100 % -> 81.7 % at 160 px). MinMax, entropy and "
-    "percentile calibration, S8S8, reduce_range and keeping the head or the depthwise convs in FP32 were tried; "
-    "the best (percentile) reached 92.5 %. Remove this mark when INT8 keeps accuracy."))
 def test_int8_keeps_accuracy_within_one_point_on_casting(shared_datasets, tmp_path, record_property):
     run = tmp_path / "run"
     train(resolve_config("fast", data=str(shared_datasets / "casting"), image_size=128), run)
@@ -47,15 +42,21 @@ def test_int8_keeps_accuracy_within_one_point_on_casting(shared_datasets, tmp_pa
     record_property("int8_speedup", round(speedup, 2))
     print(f"casting val: FP32 {fp32:.4f}, INT8 {int8:.4f}; batch-64 ORT img/s FP32 {timings['fp32']:.0f}, "
           f"INT8 {timings['int8']:.0f} (x{speedup:.2f}, in a process with torch loaded)")
+    # Measured x2.1 on this 2-core VNNI CPU; below 1 INT8 would be pointless to ship.
+    assert speedup > 1.0, timings
 
 
-def test_int8_at_32_px_is_a_clear_user_error(shared_datasets, tmp_path):
-    from classmill.errors import UserError
-
+def test_int8_at_32_px_exports_and_predicts(shared_datasets, tmp_path):
+    # At 32 px the last stages' maps are 2x2 and 1x1: the smallest size where TF-"same" padding
+    # (folded into constants at export) still has to come out right for the quantised convs.
     data = tmp_path / "d.csv"
     data.write_text("".join(f"{p},{label}\n" for label in ("cat", "dog")
                             for p in sorted((shared_datasets / "cifar10-mini" / label).iterdir())[:20]))
     train(resolve_config("fast", data=str(data), image_size=32), tmp_path / "run")
-    with pytest.raises(UserError, match="64 px or more"):
-        export_run(tmp_path / "run", tmp_path / "m.cmb", int8=True)
-    assert not (tmp_path / "m.cmb").exists()
+    info = export_run(tmp_path / "run", tmp_path / "m.cmb", int8=True)
+    evaluation = read_bundle(info.path).metadata["formats"]["onnx-int8"]["eval"]
+    assert evaluation["top1_agreement"] >= 0.75, evaluation
+    val = [r.path for r in load_prepared(RunDirectory(tmp_path / "run")).in_split("val")]
+    fp32, int8 = Predictor.load(info.path), Predictor.load(info.path, int8=True)
+    batch = np.stack([fp32.prepare(p) for p in val])
+    assert int8.predict_proba(batch).shape == fp32.predict_proba(batch).shape == (len(val), 2)

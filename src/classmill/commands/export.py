@@ -48,7 +48,7 @@ def export_command(
         console.print(_int8_line(int8_info), highlight=False)
         evaluation = int8_info.get("eval")
         if evaluation and evaluation["int8_accuracy"] < evaluation["fp32_accuracy"] - _INT8_TOLERATED_LOSS:
-            # Post-training INT8 of depthwise-heavy nets (EfficientNet-Lite) can lose many points;
+            # Post-training INT8 can lose many points on some architectures (other timm nets);
             # the user must see it here, not find it in production.
             console.print(f"[bold red]warning:[/] INT8 loses {evaluation['fp32_accuracy'] - evaluation['int8_accuracy']:.1%} "
                           "of val accuracy; use the FP32 model (the default: `classmill predict/serve` without --int8).",

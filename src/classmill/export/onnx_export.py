@@ -12,6 +12,7 @@ import torch
 
 from classmill.export.errors import ExportError, ExportVerificationError
 from classmill.export.job import ExportJob
+from classmill.export.static_shapes import fold_static_shapes
 from classmill.infer.bundle import INPUT_NAME, OUTPUT_NAME
 from classmill.infer.predictor import softmax
 
@@ -23,7 +24,8 @@ PROB_TOLERANCE = 1e-4
 
 
 def write_onnx(job: ExportJob, dest: Path) -> dict:
-    """Export job.model to `dest` (batch axis dynamic), check the graph, verify it against torch."""
+    """Export job.model to `dest` (batch axis dynamic, image size fixed), check the graph, verify it
+    against torch."""
     example = job.example_batch(2, seed=0)
     with warnings.catch_warnings():
         # The legacy TorchScript-based exporter is deliberate: the torch.export-based one needs
@@ -42,6 +44,9 @@ def write_onnx(job: ExportJob, dest: Path) -> dict:
                 dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
                 do_constant_folding=True,
             )
+    # Before the checks, so what is checked and verified against torch is the file that ships.
+    size = job.spec.input_size
+    fold_static_shapes(dest, INPUT_NAME, (3, size, size))
     check_graph(dest, job.opset)
     max_diff = verify_against_torch(job, dest)
     return {"opset": job.opset, "verified_max_logit_diff": max_diff}

@@ -70,9 +70,9 @@ def write_int8(job: ExportJob, dest: Path) -> dict:
     try:
         agree = float((_top1(fp32_session, images, job.spec) == _top1(int8_session, images, job.spec)).mean())
     except (_ort_errors.Fail, _ort_errors.InvalidArgument, _ort_errors.RuntimeException) as exc:
-        # Seen at 32 px: a 5x5 depthwise QLinearConv on a 2x2 map is refused by ONNX Runtime.
-        raise ExportError(f"the INT8 model cannot run at {job.spec.input_size} px ({str(exc)[:200]}). Export "
-                          "without --int8, or train at 64 px or more.") from exc
+        # ONNX Runtime has no quantised kernel for some ops/shapes of other timm architectures.
+        raise ExportError(f"ONNX Runtime cannot run the INT8 model of this network at {job.spec.input_size} px "
+                          f"({str(exc)[:200]}). Export without --int8.") from exc
     info: dict = {
         "format": "QDQ",
         "per_channel": True,
