@@ -32,14 +32,18 @@ def fold_static_shapes(path: Path, input_name: str, input_shape: tuple[int, ...]
 
     input_shape: the image tensor's shape without the batch axis, e.g. (3, 128, 128).
     """
-    model = onnx.load(str(path))
+    model = onnx.load(str(path), load_external_data=False)
     graph = model.graph
+    if _out_of_scope(graph):
+        return 0
     shape_derived = _shape_derived_tensors(graph)
     frontier = _consumed_outside(graph, shape_derived)
     if not frontier:
         return 0
     values = [_evaluate(model, frontier, input_name, (batch, *input_shape)) for batch in _PROBE_BATCHES]
     constant = {name for name in frontier if all(np.array_equal(values[0][name], v[name]) for v in values[1:])}
+    if not constant:
+        return 0
     folded = {name: f"{name}_folded" for name in constant}
     for name, new_name in folded.items():
         graph.initializer.append(numpy_helper.from_array(values[0][name], new_name))
@@ -51,6 +55,16 @@ def fold_static_shapes(path: Path, input_name: str, input_shape: tuple[int, ...]
     _drop_dead_nodes(graph)
     onnx.save(model, str(path))
     return before - len(graph.node)
+
+
+def _out_of_scope(graph: onnx.GraphProto) -> bool:
+    """Graphs this pass leaves as they are: weights in external files (models over 2 GB, which
+    cannot be re-saved as one file) and control flow (If/Loop bodies read outer tensors by name,
+    which the dead-node sweep below cannot see)."""
+    external = any(init.data_location == onnx.TensorProto.EXTERNAL for init in graph.initializer)
+    subgraphs = any(attr.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS)
+                    for node in graph.node for attr in node.attribute)
+    return external or subgraphs
 
 
 def _constants(graph: onnx.GraphProto) -> set[str]:
