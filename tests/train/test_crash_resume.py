@@ -59,8 +59,9 @@ def test_sigkill_mid_epoch_then_resume_matches_uninterrupted(tiny_config, tmp_pa
     for a, b in zip(ref, got):
         for key in ("top1", "f1", "precision", "recall"):
             assert abs(a["val"][key] - b["val"][key]) < 1e-4, (a["epoch"], key)
-        # Usually bit-exact, but in about 1 of 8 kills the resumed val loss drifted by up to
-        # 2.7e-4 (source not found yet; clean pause/resume and repeated runs are bit-exact).
+        # Usually bit-exact. The rare drift (val loss up to 3.2e-4, metrics equal) is not the resume:
+        # about 1 training process in 20-40 fits a slightly different probe head from bit-identical
+        # features (epoch 0 loss +4.8e-7), uninterrupted runs included, and fine-tuning carries it on.
         assert abs(a["val"]["loss"] - b["val"]["loss"]) < 1e-3, (a["epoch"], "loss")
 
 
