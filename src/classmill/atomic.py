@@ -8,19 +8,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Iterator
-
-
-def _read_umask() -> int:
-    mask = os.umask(0)  # the only portable way to read it; restored at once, at import time
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _read_umask()
 
 
 @contextmanager
@@ -28,9 +19,7 @@ def atomic_open(path: str | Path, mode: str = "wb") -> Iterator[IO]:
     """Open a temp file beside `path`; on clean exit it is fsynced and renamed onto `path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    # mkstemp makes 0600 files; results are meant to be read by others (a web server, a colleague).
-    os.chmod(tmp, 0o666 & ~_UMASK)
+    fd, tmp = _create_temp(path)
     try:
         with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as fh:
             yield fh
@@ -44,6 +33,22 @@ def atomic_open(path: str | Path, mode: str = "wb") -> Iterator[IO]:
             pass
         raise
     _fsync_dir(path.parent)
+
+
+def _create_temp(path: Path) -> tuple[int, str]:
+    """A new, exclusive temp file beside `path`, mode 0666 less the process umask.
+
+    Results are meant to be read by others (a web server, a colleague), so not mkstemp's 0600;
+    letting the kernel apply the umask at open() avoids reading it with os.umask(0), which
+    changes it for every thread of the process for a moment.
+    """
+    for _ in range(100):
+        tmp = str(path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"could not create a temporary file beside {path}")
 
 
 def _fsync_dir(folder: Path) -> None:
