@@ -55,6 +55,9 @@ class Dataset:
         atomic.write_json(path, self.to_manifest())
 
     @classmethod
-    def from_manifest(cls, manifest: dict) -> "Dataset":
-        return cls(source=manifest["source"], kind=manifest["kind"], classes=list(manifest["classes"]),
-                   records=[ImageRecord.from_dict(r) for r in manifest["records"]])
+    def from_manifest(cls, manifest: dict, data_location: str | Path | None = None) -> "Dataset":
+        """The dataset a split manifest describes, its paths resolved against the recorded dataset
+        root (or `data_location`, where the dataset is now if it moved). See classmill.data.manifest."""
+        from classmill.data.manifest import load_manifest
+
+        return load_manifest(manifest, data_location)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from classmill import atomic
 from classmill.data.dataset import Dataset
+from classmill.data.manifest import portable_manifest
 from classmill.data.readers.lists import PADDLE_LIST_FILES, labels_to_text
 from classmill.data.records import WARNING, ImageRecord, Problem
 from classmill.errors import ConfigError
@@ -112,8 +113,13 @@ def read_previous_assignments(out_dir: Path) -> dict[str, str]:
     return {r["content_hash"]: r["split"] for r in manifest.get("records", []) if r.get("split")}
 
 
-def write_split(result: SplitResult, out_dir: Path, *, val: float, test: float, seed: int) -> None:
-    """Write PaddleClas-compatible labels.txt and *_list.txt (paths relative to out_dir) + manifest.json."""
+def write_split(result: SplitResult, out_dir: Path, *, val: float, test: float, seed: int,
+                source_given: str | None = None) -> None:
+    """Write PaddleClas-compatible labels.txt and *_list.txt (paths relative to out_dir) + manifest.json.
+
+    The manifest stores each image relative to the dataset root, so the folder can move (data.manifest).
+    source_given: the dataset as the user named it, recorded next to its resolved form.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     ds = result.dataset
     index = ds.label_index()
@@ -121,7 +127,7 @@ def write_split(result: SplitResult, out_dir: Path, *, val: float, test: float, 
     for split, filename in PADDLE_LIST_FILES.items():
         lines = [f"{_relative(r.path, out_dir)} {index[r.label]}\n" for r in ds.in_split(split)]
         atomic.write_text(out_dir / filename, "".join(lines))
-    manifest = ds.to_manifest()
+    manifest = portable_manifest(ds, given=source_given)
     manifest["split"] = {"val": val, "test": test, "seed": seed}
     atomic.write_json(out_dir / MANIFEST_NAME, manifest)
     result.out_dir = out_dir
