@@ -24,7 +24,7 @@ FEW_IMAGES = 100
 @dataclass(frozen=True)
 class Conclusion:
     verdict: str  # "Good", "Fair" or "Poor"
-    text: str
+    text: str  # the sentences after the verdict: every reader (CLI, HTML badge, PDF) shows the verdict itself
 
 
 def write_conclusion(
@@ -34,7 +34,7 @@ def write_conclusion(
     calibration: Calibration,
 ) -> Conclusion:
     verdict = _verdict(overall)
-    sentences = [f"{verdict}: accuracy {percent(overall.accuracy)} on {overall.n_images:,} images."]
+    sentences = [f"Accuracy {percent(overall.accuracy)} on {overall.n_images:,} images."]
 
     if overall.accuracy - overall.macro_recall > IMBALANCE_GAP:
         sentences.append(
