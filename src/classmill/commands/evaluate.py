@@ -22,13 +22,18 @@ def evaluate_command(
     positive_class: str = typer.Option(None, "--positive-class", help="Class the targets apply to (binary default: the rarer)."),
     pdf: bool = typer.Option(False, "--pdf", help="Also write report.pdf."),
     as_json: bool = typer.Option(False, "--json", help="Print report.json instead of a summary."),
+    data_location: Path = typer.Option(None, "--data", help="Where the run's own dataset is now, if it moved "
+                                       "since training (folder, zip or CSV); the run's recorded split is used."),
 ) -> None:
     """Accuracy, top-k, precision/recall/F1, AUC, kappa, confusion matrix, curves, thresholds,
     misclassified examples and calibration, as report.json + a self-contained report.html."""
+    from classmill.commands.progress_display import PhaseBars
     from classmill.evaluate.run import evaluate
 
-    result = evaluate(source, data, split=split, out=out, target_recall=target_recall,
-                      target_precision=target_precision, positive_class=positive_class, pdf=pdf)
+    with PhaseBars() as bars:
+        result = evaluate(source, data, split=split, out=out, target_recall=target_recall,
+                          target_precision=target_precision, positive_class=positive_class, pdf=pdf,
+                          data_location=data_location, progress=bars)
     report = result.report
     if as_json:
         typer.echo(report.json_path.read_text(encoding="utf-8"))

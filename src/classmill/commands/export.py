@@ -21,15 +21,23 @@ def export_command(
                                      help="Also write a TorchScript model (needs torch to load)."),
     which: str = typer.Option("best", "--which", help="Checkpoint to export: best|last."),
     as_json: bool = typer.Option(False, "--json", help="Print the bundle's metadata as JSON."),
+    data_location: Path = typer.Option(None, "--data", help="With --int8: where the run's dataset is now, if it "
+                                       "moved since training (folder, zip or CSV)."),
 ) -> None:
     """Export a trained run as a bundle: ONNX FP32 (+ INT8, TorchScript), labels, preprocessing, metadata."""
     from rich.console import Console
 
+    from classmill.commands.progress_display import PhaseBars
     from classmill.export import export_run
 
     console = Console(stderr=as_json)
-    with console.status(f"exporting {run} ({which} checkpoint{', int8' if int8 else ''})..."):
-        info = export_run(run, out, int8=int8, torchscript=torchscript, which=which)
+    if data_location is not None and not int8:
+        raise typer.BadParameter("--data is only read by --int8 (calibration uses the run's training images).")
+    # INT8 calibration and its accuracy check take minutes on big models: bars with an ETA then.
+    display = PhaseBars(console) if int8 else console.status(f"exporting {run} ({which} checkpoint)...")
+    with display:
+        info = export_run(run, out, int8=int8, torchscript=torchscript, which=which, data_location=data_location,
+                          progress=display if int8 else None)
     if as_json:
         typer.echo(json.dumps({"path": str(info.path), "bytes": info.size_bytes, "files": list(info.files),
                                "seconds": round(info.seconds, 2), "metadata": info.metadata},

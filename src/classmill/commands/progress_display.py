@@ -12,6 +12,7 @@ PHASE_TITLES = {
     "features": "backbone features",
     "head_fit": "fitting the head",
     "calibration": "INT8 calibration",
+    "int8_check": "INT8 accuracy check",
     "evaluate": "evaluating",
     "predict": "predicting",
 }

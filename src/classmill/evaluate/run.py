@@ -1,17 +1,19 @@
-"""Run a trained model (a run folder or an exported bundle) over a dataset split, then build the report.
+"""`evaluate(...)`: pick the images, run the model where its runtime lives, then build the report.
 
-A run folder is evaluated with PyTorch through exactly the decode + preprocessing that training's
-validation uses; a bundle with ONNX Runtime through the bundle's own preprocess.json. Either way
-the numbers in the report are the numbers the model gives in use.
+Only orchestration lives here. A run folder's model runs with PyTorch in classmill.train.predict
+(the decode + preprocessing training's validation uses); a bundle's with ONNX Runtime in
+classmill.infer (the bundle's own preprocess.json). The report (classmill.evaluate.report) sees
+only labels and probabilities. Everything that can be refused cheaply (what the source is, the
+split, labels the model does not know, missing or changed images) is refused before the model runs.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -20,8 +22,10 @@ from classmill.data import Dataset
 from classmill.data.records import ImageRecord
 from classmill.errors import ConfigError, UserError
 from classmill.evaluate.report import EvaluationReport, build_report
+from classmill.progress import PhaseProgress, ProgressCallback
 
 SPLIT_CHOICES = ("val", "test", "train", "all")
+BUNDLE_SUFFIXES = (".cmb", ".zip")
 
 
 @dataclass
@@ -32,8 +36,70 @@ class Evaluation:
     images: int
 
 
+@dataclass
+class _Model:
+    """A loaded model, not yet run: its classes, where it came from, and how to run it."""
+
+    classes: list[str]
+    provenance: dict
+    predict: Callable[[list[ImageRecord], int, Callable[[int], None]], np.ndarray]
+
+
 def _is_bundle(source: Path) -> bool:
-    return source.is_file() and source.suffix.lower() in (".cmb", ".zip")
+    return source.is_file() and source.suffix.lower() in BUNDLE_SUFFIXES
+
+
+def _check_source(source: Path) -> None:
+    if not source.exists():
+        raise UserError(f"{source}: no such run folder or bundle.")
+    if _is_bundle(source) or (source / "checkpoints" / "best.pt").is_file():
+        return
+    raise UserError(
+        f"{source}: neither a run folder (no checkpoints/best.pt) nor a bundle (.cmb). Give the folder "
+        "`classmill train` wrote (once it has finished an epoch) or a bundle from `classmill export`.")
+
+
+def _load_run(run_dir: Path) -> _Model:
+    from classmill.train import load_trained_model
+    from classmill.train.predict import predict_proba
+
+    trained = load_trained_model(run_dir)
+    provenance = {"model": trained.model_name, "run_id": trained.run_id, "checkpoint_epoch": trained.epoch,
+                  "trained_on_dataset_hash": trained.dataset_hash}
+    return _Model(trained.classes, provenance,
+                  lambda records, batch_size, advance: predict_proba(trained, records, batch_size, advance))
+
+
+def _load_bundle(bundle: Path) -> _Model:
+    from classmill.infer import Predictor
+    from classmill.infer.batch import predict_proba_files
+
+    predictor = Predictor.load(bundle)
+    meta = predictor.metadata
+    provenance = {"model": meta.get("model", meta.get("model_name", "")), "run_id": meta.get("run_id", ""),
+                  "bundle": str(bundle), "trained_on_dataset_hash": meta.get("dataset_hash", "")}
+    return _Model(list(predictor.labels), provenance, lambda records, batch_size, advance: predict_proba_files(
+        predictor, [r.path for r in records], batch_size, advance))
+
+
+def _dataset(source: Path, data: str | Path | None, data_location: str | Path | None) -> tuple[Dataset, str, bool]:
+    """(dataset, how to name it in messages, whether it comes from the run's manifest)."""
+    if data is not None:
+        if data_location is not None:
+            raise ConfigError("--data says where a run's own dataset moved to; with DATA given it is not used. "
+                              "Drop one of them.")
+        from classmill import data as data_layer
+        from classmill.data import DatasetPolicy
+
+        # Any usable image counts for evaluation: class-size rules are about training.
+        return data_layer.load(data, DatasetPolicy.for_testing_images()), str(data), False
+    if _is_bundle(source):
+        raise UserError("a bundle does not carry its dataset: give the data to evaluate on, "
+                        "e.g. classmill evaluate model.cmb images/ --split all")
+    from classmill.train.prepare import load_prepared
+    from classmill.train.run_dir import RunDirectory
+
+    return load_prepared(RunDirectory(source), data_location), f"run {source.name}", True
 
 
 def _select(dataset: Dataset, split: str, source_desc: str) -> list[ImageRecord]:
@@ -48,78 +114,40 @@ def _select(dataset: Dataset, split: str, source_desc: str) -> list[ImageRecord]
     return chosen
 
 
-def _probs_from_run(run_dir: Path, records: list[ImageRecord], batch_size: int):
-    import torch
-
-    from classmill.train import load_trained_model
-    from classmill.train.pipeline import ImageStore, decode_for_eval, eval_batches
-
-    trained = load_trained_model(run_dir)
-    model = trained.model.to(memory_format=torch.channels_last)
-    with ThreadPoolExecutor(max_workers=2) as pool, torch.inference_mode():
-        store = ImageStore(records, lambda r: decode_for_eval(r, trained.spec), cache=False, pool=pool)
-        outputs = [torch.softmax(model(x).float(), dim=1).numpy()
-                   for x in eval_batches(store, trained.spec, batch_size, torch.device("cpu"))]
-    provenance = {"model": trained.model_name, "run_id": trained.run_id, "checkpoint_epoch": trained.epoch,
-                  "trained_on_dataset_hash": trained.dataset_hash}
-    return trained.classes, np.concatenate(outputs), provenance
-
-
-def _probs_from_bundle(bundle: Path, records: list[ImageRecord], batch_size: int):
-    from classmill.infer import Predictor
-
-    predictor = Predictor.load(bundle)
-    outputs = []
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        for lo in range(0, len(records), batch_size):
-            chunk = records[lo:lo + batch_size]
-            x = np.stack(list(pool.map(lambda r: predictor.prepare(r.path), chunk)))
-            outputs.append(predictor.predict_proba(x))
-    meta = predictor.metadata
-    provenance = {"model": meta.get("model", meta.get("model_name", "")), "run_id": meta.get("run_id", ""),
-                  "bundle": str(bundle), "trained_on_dataset_hash": meta.get("dataset_hash", "")}
-    return list(predictor.labels), np.concatenate(outputs), provenance
-
-
 def evaluate(source: str | Path, data: str | Path | None = None, *, split: str = "val", out: str | Path | None = None,
              target_recall: float | None = None, target_precision: float | None = None,
-             positive_class: str | None = None, pdf: bool = False, batch_size: int = 32) -> Evaluation:
-    """Evaluate a run folder or a .cmb bundle on `data` (default: the run's own recorded split)."""
+             positive_class: str | None = None, pdf: bool = False, batch_size: int = 32,
+             data_location: str | Path | None = None, progress: ProgressCallback | None = None) -> Evaluation:
+    """Evaluate a run folder or a .cmb bundle on `data` (default: the run's own recorded split).
+
+    data_location: where the run's own dataset is now, if it moved since training.
+    progress: receives classmill.progress events (phase "evaluate").
+    """
     source = Path(source)
-    if not source.exists():
-        raise UserError(f"{source}: no such run folder or bundle.")
-    if data is None:
-        if _is_bundle(source):
-            raise UserError("a bundle does not carry its dataset: give the data to evaluate on, "
-                            "e.g. classmill evaluate model.cmb images/ --split all")
-        from classmill.train.prepare import load_prepared
-        from classmill.train.run_dir import RunDirectory
-
-        dataset = load_prepared(RunDirectory(source))
-        data_desc = f"run {source.name}"
-    else:
-        from classmill import data as data_layer
-        from classmill.data import DatasetPolicy
-
-        # Any usable image counts for evaluation: class-size rules are about training.
-        dataset = data_layer.load(data, DatasetPolicy.for_testing_images())
-        data_desc = str(data)
+    _check_source(source)
+    dataset, data_desc, from_run = _dataset(source, data, data_location)
     records = _select(dataset, split, data_desc)
-    started = time.perf_counter()
-    runner = _probs_from_bundle if _is_bundle(source) else _probs_from_run
-    classes, probs, provenance = runner(source, records, batch_size)
-    inference_seconds = time.perf_counter() - started
-    index = {c: i for i, c in enumerate(classes)}
+    model = _load_bundle(source) if _is_bundle(source) else _load_run(source)
+    index = {c: i for i, c in enumerate(model.classes)}
     unknown = sorted({r.label for r in records} - set(index))
     if unknown:
         raise UserError(f"{data_desc} has labels the model was not trained on: {', '.join(unknown)}. "
-                        f"The model knows: {', '.join(classes)}.")
-    out_dir = Path(out) if out else (source / "evaluation" / split if source.is_dir() else Path("evaluation"))
-    provenance.update({"dataset": dataset.source, "dataset_hash": dataset.dataset_hash, "split": split,
-                       "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                       "classmill_version": __version__})
+                        f"The model knows: {', '.join(model.classes)}.")
+    if from_run:
+        from classmill.data.manifest import verify_images
+
+        verify_images(records, dataset.source)
     started = time.perf_counter()
-    report = build_report(np.array([index[r.label] for r in records]), probs, classes, out_dir,
+    tracker = PhaseProgress("evaluate", len(records), progress)
+    probs = model.predict(records, batch_size, tracker.advance)
+    tracker.finish()
+    inference_seconds = time.perf_counter() - started
+    out_dir = Path(out) if out else (source / "evaluation" / split if source.is_dir() else Path("evaluation"))
+    provenance = {**model.provenance, "dataset": dataset.source, "dataset_hash": dataset.dataset_hash,
+                  "split": split, "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                  "classmill_version": __version__}
+    started = time.perf_counter()
+    report = build_report(np.array([index[r.label] for r in records]), probs, model.classes, out_dir,
                           image_paths=[r.path for r in records], provenance=provenance,
                           target_recall=target_recall, target_precision=target_precision,
                           positive_class=positive_class, pdf=pdf)

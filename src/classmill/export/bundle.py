@@ -21,6 +21,7 @@ from classmill.export.job import DEFAULT_OPSET, ExportJob
 from classmill.data.readers.lists import labels_to_text
 from classmill.infer.bundle import LABELS_FILE, METADATA_FILE, PREPROCESS_FILE
 from classmill.preprocess import PreprocessSpec
+from classmill.progress import ProgressCallback
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ def export_bundle(
     int8_eval: tuple[list[Path], list[int]] | None = None,
     torchscript: bool = False,
     opset: int = DEFAULT_OPSET,
+    progress: ProgressCallback | None = None,
 ) -> BundleInfo:
     """Write model.onnx (+ optional model.int8.onnx, model.torchscript.pt), labels, preprocessing
     and metadata into one zip at out_path, atomically. The ONNX graph is checked and compared
@@ -68,6 +70,7 @@ def export_bundle(
 
     metadata: caller's facts (run id, dataset, metrics); classmill adds version, time, opset,
     input size and checksums. int8_eval: (images, class ids) to record FP32 vs INT8 accuracy.
+    progress: receives classmill.progress events (phases "calibration", "int8_check").
     """
     start = time.perf_counter()
     out_path = Path(out_path)
@@ -96,6 +99,7 @@ def export_bundle(
                 int8_calibration_images=int8_calibration_images,
                 int8_eval=int8_eval,
                 torchscript=torchscript,
+                progress=progress,
             )
             formats: dict[str, dict] = {}
             for fmt in EXPORT_FORMATS:

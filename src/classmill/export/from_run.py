@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from classmill.data.manifest import verify_images
 from classmill.data.records import ImageRecord
 from classmill.export.bundle import BundleInfo, export_bundle
 from classmill.export.errors import ExportError
 from classmill.train.checkpoint import load_trained_model
 from classmill.train.prepare import load_prepared
+from classmill.progress import ProgressCallback
 from classmill.train.run_dir import RunDirectory
 
 DEFAULT_BUNDLE_NAME = "model.cmb"
@@ -35,6 +37,8 @@ def export_run(
     torchscript: bool = False,
     which: str = "best",
     calibration_images: int = DEFAULT_CALIBRATION_IMAGES,
+    data_location: str | Path | None = None,
+    progress: ProgressCallback | None = None,
 ) -> BundleInfo:
     """Export a run's checkpoint as a bundle (default RUN/export/model.cmb).
 
@@ -42,6 +46,8 @@ def export_run(
     (stratified by class) and measured against FP32 on the run's validation split; both
     accuracies land in metadata["formats"]["onnx-int8"]["eval"].
     which: "best" (best validation score) or "last" checkpoint.
+    data_location: where the run's dataset is now, if it moved since training (INT8 reads its images).
+    progress: receives classmill.progress events (INT8 calibration and accuracy check).
     """
     run = RunDirectory(Path(run_dir))
     if which not in CHECKPOINTS:
@@ -66,7 +72,7 @@ def export_run(
     }
     calibration, evaluation = None, None
     if int8:
-        calibration, evaluation = _int8_inputs(run, trained.classes, calibration_images)
+        calibration, evaluation = _int8_inputs(run, trained.classes, calibration_images, data_location)
     return export_bundle(
         trained.model,
         trained.spec,
@@ -76,6 +82,7 @@ def export_run(
         int8_calibration_images=calibration,
         int8_eval=evaluation,
         torchscript=torchscript,
+        progress=progress,
     )
 
 
@@ -105,7 +112,7 @@ def stratified_sample(records: list[ImageRecord], limit: int) -> list[ImageRecor
 
 
 def _int8_inputs(
-    run: RunDirectory, classes: list[str], limit: int
+    run: RunDirectory, classes: list[str], limit: int, data_location: str | Path | None
 ) -> tuple[list[Path], tuple[list[Path], list[int]] | None]:
     if limit < 1:
         raise ExportError(f"INT8 calibration needs at least one image; got calibration_images={limit}.")
@@ -114,22 +121,13 @@ def _int8_inputs(
             f"{run.root}: has no {run.manifest.relative_to(run.root)}, so there are no training images to "
             "calibrate INT8 with. Export without --int8, or export a complete run folder."
         )
-    dataset = load_prepared(run)
+    dataset = load_prepared(run, data_location)
     calibration = stratified_sample(dataset.in_split("train"), limit)
     val = dataset.in_split("val")
     if not calibration:
         raise ExportError(f"{run.root}: the run's split has no training images to calibrate INT8 with.")
-    _require_files(calibration + val, dataset.source)
+    verify_images(calibration + val, dataset.source)
     class_id = {name: i for i, name in enumerate(classes)}
     evaluation = ([r.path for r in val], [class_id[r.label] for r in val]) if val else None
     return [r.path for r in calibration], evaluation
 
-
-def _require_files(records: list[ImageRecord], source: str) -> None:
-    missing = [r.path for r in records if not Path(r.path).is_file()]
-    if missing:
-        raise ExportError(
-            f"{len(missing)} of the run's images are no longer where training read them (e.g. {missing[0]}); "
-            f"INT8 calibration and its accuracy check need them. Put the dataset back at {source} "
-            "(for a zip, `classmill data check` on it extracts it again) or export without --int8."
-        )

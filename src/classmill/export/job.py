@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 
 from classmill.preprocess import PreprocessSpec
+from classmill.progress import ProgressCallback
 
 DEFAULT_OPSET = 17
 
@@ -22,6 +23,7 @@ class ExportJob:
     int8_calibration_images: list[Path] | None = None
     int8_eval: tuple[list[Path], list[int]] | None = None
     torchscript: bool = False
+    progress: ProgressCallback | None = None  # classmill.progress events of the long steps (INT8)
 
     @property
     def device(self) -> torch.device:

@@ -192,3 +192,31 @@ def predict_many(
         sorted_dir=sorted_dir,
         label_counts=counts,
     )
+
+
+def predict_proba_files(
+    predictor: Predictor,
+    paths: list[Path],
+    batch_size: int = 32,
+    advance: Callable[[int], None] | None = None,
+    *,
+    workers: int | None = None,
+) -> np.ndarray:
+    """(len(paths), classes) probabilities in path order, decoding ahead like predict_many.
+
+    Unlike predict_many, a file that cannot be decoded stops the run (DatasetError naming it):
+    an evaluation that silently skipped images would report on a different set.
+    advance: called with the number of images after each batch (progress).
+    """
+    if batch_size < 1:
+        raise UserError(f"batch_size must be at least 1; got {batch_size}.")
+    items = [InputItem(name=str(p), read=lambda p=Path(p): p) for p in paths]
+    outputs = [np.zeros((0, len(predictor.labels)), np.float32)]
+    for batch in _decoded_batches(predictor, items, batch_size, workers or usable_cores()):
+        failed = [(item.name, arr) for item, arr in batch if isinstance(arr, str)]
+        if failed:
+            raise DatasetError(f"{failed[0][0]}: {failed[0][1]}")
+        outputs.append(predictor.predict_proba(np.stack([arr for _, arr in batch])))
+        if advance is not None:
+            advance(len(batch))
+    return np.concatenate(outputs)
