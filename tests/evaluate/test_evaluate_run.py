@@ -36,6 +36,9 @@ def test_evaluate_cli_writes_json_and_html(tiny_run, tmp_path):
                                  "--positive-class", "cat"])
     assert result.exit_code == 0, result.output
     assert "accuracy" in result.output and "report.html" in result.output
+    assert "evaluating" in result.output and "40/40" in result.output  # the progress bar, finished
+    assert "Good: Good:" not in result.output and "Fair: Fair:" not in result.output
+    assert "Poor: Poor:" not in result.output
     report = json.loads((out / "report.json").read_text())
     for key in ("overall", "per_class", "confusion_matrix", "thresholds", "misclassified", "calibration", "provenance"):
         assert key in report, key
@@ -58,6 +61,22 @@ def test_evaluate_on_other_data_and_unknown_labels(tiny_run, shared_datasets, tm
 
     with pytest.raises(UserError, match="not trained on: horse"):
         evaluate(tiny_run, data, split="all", out=tmp_path / "r2")
+
+
+def test_run_refuses_unknown_labels_before_decoding_any_image(tiny_run, shared_datasets, tmp_path, monkeypatch):
+    data = tmp_path / "d"
+    for label in ("cat", "horse"):
+        shutil.copytree(shared_datasets / "cifar10-mini" / label, data / label)
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("images were decoded for the model before the labels were checked")
+
+    # On the class, so every holder of a reference to ImageStore sees it.
+    monkeypatch.setattr("classmill.train.pipeline.ImageStore.__init__", must_not_run)
+    from classmill.errors import UserError
+
+    with pytest.raises(UserError, match="not trained on: horse"):
+        evaluate(tiny_run, data, split="all", out=tmp_path / "r")
 
 
 @pytest.mark.browser
