@@ -11,6 +11,7 @@ from pathlib import Path
 
 import typer
 
+from classmill.errors import ConfigError
 from classmill.train.config import PRESETS, option_specs
 
 
@@ -86,10 +87,10 @@ def train_command(
         run_dir = data  # `classmill train RUN --extend N`
     given = [f"--{name.replace('_', '-')}" for name, value in options.items() if value is not None]
     if run_dir is not None and (given or config_file or preset):
-        raise typer.BadParameter(f"{', '.join(given + ['--config'] * bool(config_file) + ['--preset'] * bool(preset))} "
-                                 "set a new run's options; a resumed run keeps its own config.yaml. To train with "
-                                 f"other options, start a new run: classmill train --config {run_dir}/config.yaml "
-                                 "[options] --out NEW_RUN")
+        given += ["--config"] * bool(config_file) + ["--preset"] * bool(preset)
+        raise ConfigError(f"{', '.join(given)}: options of a new run; a resumed run keeps its own config.yaml. To "
+                          f"train with other options, start a new run: classmill train --config {run_dir}/config.yaml "
+                          "[options] --out NEW_RUN")
     config = None
     if run_dir is None:
         # Resolved (and so checked) before anything starts: a typo never waits for torch to load.

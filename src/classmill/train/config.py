@@ -303,4 +303,10 @@ def resolve_config(preset: str | None = "balanced", config_file: str | Path | No
     values = {**PRESETS[preset], **from_file, **{k: v for k, v in overrides.items() if v is not None},
               "preset": preset}
     values.pop("schedule", None)
-    return TrainConfig(**values)
+    try:
+        return TrainConfig(**values)
+    except ConfigError as exc:
+        from_the_file = [k for k in from_file if overrides.get(k) is None and f"--{k.replace('_', '-')} " in f"{exc} "]
+        if from_the_file:  # say where the bad value was written
+            raise ConfigError(f"{config_file}: {exc}") from exc
+        raise
