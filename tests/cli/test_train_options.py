@@ -232,3 +232,22 @@ def test_allow_download_passes_the_check_and_reaches_the_model_factory(two_class
     assert isinstance(result.exception, Built), (result.output, result.exception)
     name, kwargs = result.exception.args
     assert name == "resnet10t" and kwargs["allow_download"] is True and kwargs["pretrained"] is True
+
+
+def test_an_invalid_option_is_answered_before_torch_loads(tmp_path):
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(f"""
+        import sys
+        sys.argv = ["classmill", "train", {str(tmp_path)!r}, "--optimizer", "adam", "--out", {str(tmp_path / "run")!r}]
+        from classmill.cli import main
+        try:
+            main()
+        except SystemExit as exc:
+            print(exc.code, "torch" in sys.modules)
+        """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.stdout.split() == ["2", "False"], done.stdout + done.stderr
+    assert "adamw, sgd" in done.stderr

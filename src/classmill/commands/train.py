@@ -12,7 +12,7 @@ from pathlib import Path
 import typer
 
 from classmill.errors import ConfigError
-from classmill.train.config import PRESETS, option_specs
+from classmill.train.config import PRESETS, option_specs, resolve_config
 
 
 def register(app: typer.Typer) -> None:
@@ -79,25 +79,26 @@ def train_command(
     options: dict = None,
 ) -> None:
     """Train a classifier. Ctrl-C (or `classmill stop RUN`) finishes the step, checkpoints and exits."""
-    from classmill.train import extend, resolve_config, resume, train
-    from classmill.train.control import SignalStop
-
     run_dir = resume_run
     if run_dir is None and data is not None and (data / "config.yaml").is_file():
         run_dir = data  # `classmill train RUN --extend N`
-    given = [f"--{name.replace('_', '-')}" for name, value in options.items() if value is not None]
-    if run_dir is not None and (given or config_file or preset):
-        given += ["--config"] * bool(config_file) + ["--preset"] * bool(preset)
-        raise ConfigError(f"{', '.join(given)}: options of a new run; a resumed run keeps its own config.yaml. To "
-                          f"train with other options, start a new run: classmill train --config {run_dir}/config.yaml "
-                          "[options] --out NEW_RUN")
+    flags = {spec["name"]: spec["flag"] for spec in option_specs()}
+    given = [flags[name] for name, value in options.items() if value is not None]
+    given += ["--config"] * bool(config_file) + ["--preset"] * bool(preset)
+    if run_dir is not None and given:
+        raise ConfigError(f"{', '.join(given)}: options of a new run; a resumed run keeps its own config.yaml. "
+                          f"To train with other options, start a new run: classmill train --config "
+                          f"{run_dir}/config.yaml [options] --out NEW_RUN")
     config = None
     if run_dir is None:
-        # Resolved (and so checked) before anything starts: a typo never waits for torch to load.
+        # Resolved (and so checked) before torch loads: a typo is answered at once.
         config = resolve_config(preset, config_file=config_file, data=str(data) if data is not None else None,
                                 **options)
         if not config.data:
             raise typer.BadParameter("give a dataset: classmill train images/ [--preset fast|balanced|accurate]")
+    from classmill.train import extend, resume, train
+    from classmill.train.control import SignalStop
+
     _init_distributed_from_torchrun()
     reporter = _JsonReporter() if as_json else _RichReporter()
     with SignalStop() as stop, reporter:
