@@ -72,7 +72,7 @@ def test_every_choice_option_refuses_other_values_listing_the_allowed_ones(spec)
 
 
 @pytest.mark.parametrize("name, value, message", [
-    ("epochs", "ten", "whole number"), ("epochs", True, "whole number"), ("lr", "fast", "number"),
+    ("epochs", "ten", "whole number"), ("epochs", "--3", "whole number"), ("epochs", 2.5, "whole number"), ("epochs", True, "whole number"), ("lr", "fast", "number"),
     ("lr", math.inf, "finite"), ("ema", "yes", "true or false"), ("model", 3, "string"),
 ])
 def test_values_of_the_wrong_type_are_refused(name, value, message):

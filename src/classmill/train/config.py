@@ -218,8 +218,11 @@ def _converted(spec: _OptionField, value):
     elif kind is int:
         if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
             return int(value)
-        if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
-            return int(value)
+        if isinstance(value, str):
+            try:
+                return int(value)
+            except ValueError:
+                pass
     elif kind is float:
         try:
             number = float(value)
