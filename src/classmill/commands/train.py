@@ -2,71 +2,104 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import time
+import typing
 from pathlib import Path
 
 import typer
 
-from classmill.train.config import CHOICES, PRESETS
+from classmill.errors import ConfigError
+from classmill.train.config import PRESETS, option_specs, resolve_config
 
 
 def register(app: typer.Typer) -> None:
-    app.command("train")(train_command)
+    app.command("train")(_with_training_options(train_command))
     app.command("stop")(stop_command)
     app.command("pause")(pause_command)
-
-
-def _choice(name: str) -> str:
-    return "|".join(CHOICES[name])
 
 
 def _default_out(data: Path) -> Path:
     return Path("runs") / f"{data.stem or 'run'}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
+def _shown(value) -> str:
+    return {True: "on", False: "off"}.get(value, str(value)) if isinstance(value, bool) else str(value)
+
+
+def _option_parameter(spec: dict) -> inspect.Parameter:
+    """The typer parameter of one training option: None unless given, so the preset and --config apply."""
+    kind = {"int": int, "float": float, "str": str, "bool": bool}[spec["type"]]
+    name = spec["flag"][2:]
+    defaults = spec["preset_defaults"]
+    if len(set(map(repr, defaults.values()))) == 1:
+        shown = _shown(next(iter(defaults.values())))
+    else:
+        shown = ", ".join(f"{preset} {_shown(value)}" for preset, value in defaults.items())
+    # Parentheses, not typer's "[default: x]": rich reads square brackets as markup.
+    help_text = spec["help"] + ("" if spec["nullable"] else f" (default: {shown})")
+    option = typer.Option(None, f"--{name}/--no-{name}" if kind is bool else spec["flag"], help=help_text,
+                          metavar="|".join(spec["choices"]) if spec["choices"] else None,
+                          rich_help_panel=f"Training options: {spec['group'].lower()}")
+    return inspect.Parameter(spec["name"], inspect.Parameter.KEYWORD_ONLY, default=option, annotation=kind)
+
+
+def _with_training_options(command):
+    """Give `command` one flag per training option (from their one definition in train/config.py).
+
+    The command receives them as `options`: {name: value, or None where the flag was not given}.
+    """
+    hints = typing.get_type_hints(command)
+    own = [p.replace(annotation=hints[p.name]) for p in inspect.signature(command).parameters.values()
+           if p.name != "options"]
+    generated = [_option_parameter(spec) for spec in option_specs() if spec["cli"]]
+    names = [p.name for p in generated]
+
+    def command_with_options(**kwargs):
+        return command(options={name: kwargs.pop(name) for name in names}, **kwargs)
+
+    command_with_options.__signature__ = inspect.Signature(own + generated)
+    command_with_options.__annotations__ = {p.name: p.annotation for p in own + generated}
+    command_with_options.__doc__ = command.__doc__
+    return command_with_options
+
+
 def train_command(
     data: Path = typer.Argument(None, help="Dataset (folder, zip, CSV, PaddleClas lists), or a run folder with --extend."),
     out: Path = typer.Option(None, "--out", help="Run folder (default runs/<data>-<time>)."),
-    preset: str = typer.Option("balanced", "--preset", help=f"{'|'.join(PRESETS)}"),
-    model: str = typer.Option(None, "--model", help="efficientnet_lite0|1|2 (offline) or any timm name."),
-    epochs: int = typer.Option(None, "--epochs"),
-    batch_size: int = typer.Option(None, "--batch-size"),
-    lr: float = typer.Option(None, "--lr"),
-    image_size: int = typer.Option(None, "--image-size"),
-    optimizer: str = typer.Option(None, "--optimizer", help=_choice("optimizer")),
-    scheduler: str = typer.Option(None, "--scheduler", help=_choice("scheduler")),
-    warmup_epochs: float = typer.Option(None, "--warmup-epochs"),
-    label_smoothing: float = typer.Option(None, "--label-smoothing"),
-    loss: str = typer.Option(None, "--loss", help=_choice("loss")),
-    class_balance: str = typer.Option(None, "--class-balance", help=_choice("class_balance")),
-    augment: str = typer.Option(None, "--augment", help=_choice("augment")),
-    freeze: str = typer.Option(None, "--freeze", help=_choice("freeze")),
-    mixup: float = typer.Option(None, "--mixup", help="Mixup alpha; 0 = off."),
-    ema: bool = typer.Option(None, "--ema/--no-ema"),
-    early_stop: int = typer.Option(None, "--early-stop", help="Patience in epochs; 0 = off."),
-    select_metric: str = typer.Option(None, "--select-metric", help=_choice("select_metric")),
-    seed: int = typer.Option(None, "--seed"),
-    val: float = typer.Option(None, "--val", help="Validation fraction when the data has no split."),
-    test: float = typer.Option(None, "--test", help="Test fraction when the data has no split."),
-    device: str = typer.Option(None, "--device", help=_choice("device")),
-    amp: str = typer.Option(None, "--amp", help=_choice("amp")),
-    workers: int = typer.Option(None, "--workers"),
-    pretrained: bool = typer.Option(None, "--pretrained/--no-pretrained"),
-    skip_invalid: bool = typer.Option(None, "--skip-invalid", help="Train on usable images even if some fail checks."),
+    preset: str = typer.Option(None, "--preset", metavar="|".join(PRESETS),
+                               help="Starting point for every default (default: balanced, or the --config file's)."),
+    config_file: Path = typer.Option(None, "--config", help="YAML of options (a run's own config.yaml works); "
+                                     "flags given here override it."),
     resume_run: Path = typer.Option(None, "--resume", help="Continue this paused/stopped/interrupted run."),
     extend_epochs: int = typer.Option(None, "--extend", help="Add N epochs to a finished run (with --resume RUN or DATA=RUN)."),
     as_json: bool = typer.Option(False, "--json", help="Quiet: print events as JSON lines."),
+    options: dict = None,
 ) -> None:
     """Train a classifier. Ctrl-C (or `classmill stop RUN`) finishes the step, checkpoints and exits."""
-    from classmill.train import extend, resolve_config, resume, train
-    from classmill.train.control import SignalStop
-
-    _init_distributed_from_torchrun()
     run_dir = resume_run
     if run_dir is None and data is not None and (data / "config.yaml").is_file():
         run_dir = data  # `classmill train RUN --extend N`
+    flags = {spec["name"]: spec["flag"] for spec in option_specs()}
+    given = [flags[name] for name, value in options.items() if value is not None]
+    given += ["--config"] * bool(config_file) + ["--preset"] * bool(preset)
+    if run_dir is not None and given:
+        raise ConfigError(f"{', '.join(given)}: options of a new run; a resumed run keeps its own config.yaml. "
+                          f"To train with other options, start a new run: classmill train --config "
+                          f"{run_dir}/config.yaml [options] --out NEW_RUN")
+    config = None
+    if run_dir is None:
+        # Resolved (and so checked) before torch loads: a typo is answered at once.
+        config = resolve_config(preset, config_file=config_file, data=str(data) if data is not None else None,
+                                **options)
+        if not config.data:
+            raise typer.BadParameter("give a dataset: classmill train images/ [--preset fast|balanced|accurate]")
+    from classmill.train import extend, resume, train
+    from classmill.train.control import SignalStop
+
+    _init_distributed_from_torchrun()
     reporter = _JsonReporter() if as_json else _RichReporter()
     with SignalStop() as stop, reporter:
         if extend_epochs:
@@ -76,16 +109,7 @@ def train_command(
         elif run_dir is not None:
             result = resume(run_dir, callbacks=(reporter,), should_stop=stop)
         else:
-            if data is None:
-                raise typer.BadParameter("give a dataset: classmill train images/ [--preset fast|balanced|accurate]")
-            config = resolve_config(
-                preset, data=str(data), model=model, epochs=epochs, batch_size=batch_size, lr=lr,
-                image_size=image_size, optimizer=optimizer, scheduler=scheduler, warmup_epochs=warmup_epochs,
-                label_smoothing=label_smoothing, loss=loss, class_balance=class_balance, augment=augment,
-                freeze=freeze, mixup=mixup, ema=ema, early_stop=early_stop, select_metric=select_metric, seed=seed,
-                val=val, test=test, device=device, amp=amp, workers=workers, pretrained=pretrained,
-                skip_invalid=skip_invalid)
-            result = train(config, out or _default_out(data), callbacks=(reporter,), should_stop=stop)
+            result = train(config, out or _default_out(Path(config.data)), callbacks=(reporter,), should_stop=stop)
     if not _finish_distributed():
         return  # rank 0 reports for the whole job
     summary = {"status": result.status, "run_dir": str(result.run_dir), "epochs_completed": result.epochs_completed,

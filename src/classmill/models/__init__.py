@@ -8,6 +8,7 @@ One public face over small private modules, as in timm::
 
 Registered models (list_models()) have offline weights; any other timm architecture name also
 works, pretrained only when its weights are already cached or allow_download=True.
+check_model() raises what create_model would, without building the network.
 """
 
 from classmill.models._entry import ModelEntry, WeightsSource
@@ -21,7 +22,7 @@ from classmill.models._registry import (
 )
 from classmill.models import _builtin  # noqa: F401  (registers the shipped models)
 from classmill.models._builtin import DEFAULT_MODEL
-from classmill.models._factory import create_model
+from classmill.models._factory import check_model, create_model
 from classmill.models._labels import pretrained_class_names
 from classmill.models._parameters import BackboneAndHead, backbone_and_head_parameters, set_backbone_trainable
 
@@ -32,6 +33,7 @@ __all__ = [
     "ModelRegistry",
     "WeightsSource",
     "backbone_and_head_parameters",
+    "check_model",
     "create_model",
     "default_preprocess",
     "get_model_entry",

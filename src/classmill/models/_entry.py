@@ -23,6 +23,7 @@ class ModelEntry:
     architecture: the timm model name that builds the network.
     weights_package: importable package holding the .pth, for WeightsSource.OFFLINE_PACKAGE.
     pretrained_labels: the label set of the pretrained classifier (a timm ImageNetInfo subset name).
+    fixed_input_size: True when the network cannot take any other input size.
     """
 
     name: str
@@ -32,6 +33,7 @@ class ModelEntry:
     description: str
     weights_package: str | None = None
     pretrained_labels: str | None = "imagenet-1k"
+    fixed_input_size: bool = False  # the architecture takes input_size only (e.g. ViT position embeddings)
 
     def __post_init__(self) -> None:
         if not self.name or self.name != self.name.strip():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import timm
@@ -10,9 +11,12 @@ from torch import nn
 from classmill.errors import ConfigError, ModelNotAvailableError
 from classmill.models._entry import ModelEntry, WeightsSource
 from classmill.models._hub_cache import find_cached_weights
-from classmill.models._offline_weights import load_offline_weights
+from classmill.models._offline_weights import load_offline_weights, offline_weights_file
 from classmill.models._registry import get_model_entry, list_offline_models
 from classmill.models._timm_entries import timm_pretrained_cfg
+
+# Errors name the CLI flag and the Python argument: both kinds of caller read them.
+_RANDOM_INIT = "--no-pretrained, or pretrained=False in Python"
 
 
 def create_model(
@@ -47,13 +51,8 @@ def create_model(
     if entry.weights_source is WeightsSource.OFFLINE_PACKAGE:
         model = timm.create_model(entry.architecture, pretrained=False, **options)
         load_offline_weights(model, entry.weights_package)
-    elif entry.weights_source is WeightsSource.HUB:
-        model = _create_with_hub_weights(entry, allow_download, options)
     else:
-        raise ModelNotAvailableError(
-            f"Model {name!r} has no pretrained weights. Pass pretrained=False to train it from random "
-            f"weights, or use a model with offline weights: {', '.join(list_offline_models())}."
-        )
+        model = _create_with_hub_weights(entry, _hub_weights(entry, allow_download), options)
     # The checkpoint's own classifier was loaded so the load stays strict; replace it here.
     if num_classes is not None:
         model.reset_classifier(num_classes)
@@ -71,20 +70,51 @@ def _check_options(num_classes: int | None, drop_rate: float | None) -> None:
         raise ConfigError(f"drop_rate must be in [0, 1), got {drop_rate!r}.")
 
 
-def _create_with_hub_weights(entry: ModelEntry, allow_download: bool, options: dict[str, Any]) -> nn.Module:
+def check_model(name: str, *, pretrained: bool = True, allow_download: bool = False,
+                input_size: int | None = None) -> ModelEntry:
+    """Raise what create_model would for these arguments, without building the network.
+
+    Cheap (no weights are read), so a training run can refuse an unknown model, missing weights or an
+    input size the architecture cannot take before it writes anything.
+    """
+    entry = get_model_entry(name)
+    if input_size is not None and entry.fixed_input_size and input_size != entry.input_size:
+        raise ConfigError(f"Model {name!r} takes {entry.input_size} px inputs only, not {input_size}: use "
+                          f"--image-size {entry.input_size} (image_size={entry.input_size}).")
+    if pretrained:
+        if entry.weights_source is WeightsSource.OFFLINE_PACKAGE:
+            offline_weights_file(entry.weights_package)
+        else:
+            _hub_weights(entry, allow_download)
+    return entry
+
+
+def _hub_weights(entry: ModelEntry, allow_download: bool) -> Path | None:
+    """The cached weights file, None when it may be downloaded, else ModelNotAvailableError."""
+    offline = ", ".join(list_offline_models())
+    if entry.weights_source is WeightsSource.NONE:
+        raise ModelNotAvailableError(
+            f"Model {entry.name!r} has no pretrained weights. Train it from random weights ({_RANDOM_INIT}), "
+            f"or use a model with offline weights: {offline}."
+        )
     cfg = timm_pretrained_cfg(entry.architecture)
     cached = find_cached_weights(cfg)
+    if cached is not None or allow_download:
+        return cached
+    where = (cfg.hf_hub_id or cfg.url) if cfg is not None else entry.architecture
+    raise ModelNotAvailableError(
+        f"Pretrained weights for {entry.name!r} ({where}) are not cached on this machine and downloads "
+        f"are off. Use a model with offline weights ({offline}), train from random weights ({_RANDOM_INIT}), "
+        "or allow the download "
+        "(--allow-download, or allow_download=True in Python)."
+    )
+
+
+def _create_with_hub_weights(entry: ModelEntry, cached: Path | None, options: dict[str, Any]) -> nn.Module:
     if cached is not None:
         # Point timm at the file so it never reaches for the network, even to check for updates.
         overlay = dict(options.pop("pretrained_cfg_overlay", None) or {}, file=str(cached))
         return timm.create_model(
             entry.architecture, pretrained=True, pretrained_cfg_overlay=overlay, **options
         )
-    if allow_download:
-        return timm.create_model(entry.architecture, pretrained=True, **options)
-    where = (cfg.hf_hub_id or cfg.url) if cfg is not None else entry.architecture
-    raise ModelNotAvailableError(
-        f"Pretrained weights for {entry.name!r} ({where}) are not cached on this machine and downloads "
-        f"are off. Use a model with offline weights ({', '.join(list_offline_models())}), train from "
-        "random weights with pretrained=False, or allow the download (allow_download=True)."
-    )
+    return timm.create_model(entry.architecture, pretrained=True, **options)

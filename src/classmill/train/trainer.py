@@ -64,11 +64,7 @@ def train(config: TrainConfig, run_dir: str | Path, *, callbacks: tuple[EventCal
     run = RunDirectory(Path(run_dir))
     if _is_main_process():
         # Only rank 0 looks: the others would find the config.yaml it has just written.
-        if run.last.exists() or run.config.exists():
-            raise RunStateError(f"{run.root} already holds a run; resume it with --resume, extend it with "
-                                "--extend, or choose another --out.")
-        run.root.mkdir(parents=True, exist_ok=True)
-        prepare_data(config, run)
+        prepare_data(config, run)  # checks the folder, options, model and data before writing anything
         config.save(run.config)
     _barrier()
     return _run(config, run, load_prepared(run), state=None, callbacks=callbacks, should_stop=should_stop)
@@ -187,7 +183,7 @@ def _run(config: TrainConfig, run: RunDirectory, dataset, *, state: dict | None,
         atomic.write_text(run.preprocess, spec.to_json())
 
     model = create_model(config.model, num_classes=len(classes), pretrained=config.pretrained and state is None,
-                         drop_rate=config.drop_rate)
+                         drop_rate=config.drop_rate, allow_download=config.allow_download)
     if state is not None:
         model.load_state_dict(state["model"])
     model.to(device)
