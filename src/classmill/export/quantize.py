@@ -23,7 +23,7 @@ _BATCH = 16
 
 def _batches(paths: list[Path], spec: PreprocessSpec) -> Iterator[np.ndarray]:
     for start in range(0, len(paths), _BATCH):
-        yield np.stack([preprocess(open_rgb(p), spec) for p in paths[start : start + _BATCH]])
+        yield np.stack([preprocess(open_rgb(p, needed_side=spec.resize_size), spec) for p in paths[start : start + _BATCH]])
 
 
 class _ImageCalibration(CalibrationDataReader):
