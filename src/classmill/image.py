@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from classmill.errors import DatasetError
+from classmill.errors import ConfigError, DatasetError
 
 # Refused before decoding: 40 MP is over three times a phone photo (~12 MP) and well above what the
 # dataset policy accepts (< 4096 px per side), yet decodes to at most ~120 MB of RGB. Pillow's own
@@ -90,7 +90,7 @@ def open_rgb(
             raise
     except Image.DecompressionBombError as exc:
         raise DatasetError(
-            f"{name}: image has too many pixels to decode safely ({exc}). {_resize_fix(max_pixels)}"
+            f"{name}: image is too large to decode safely ({exc}). {_resize_fix(max_pixels)}"
         ) from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise DatasetError(
@@ -115,6 +115,15 @@ def _resize_fix(max_pixels: int | None) -> str:
     limit = f"{max_pixels / 1e6:g} MP" if max_pixels else "a few megapixels"
     return (f"Resize it below {limit} (a classifier sees a few hundred pixels per side), or raise the "
             f"limit with {MAX_PIXELS_OPTION} (classmill serve/predict/evaluate).")
+
+
+def max_pixels_option(megapixels: float | None) -> int:
+    """A --max-megapixels value as a pixel count (None: DEFAULT_MAX_PIXELS)."""
+    if megapixels is None:
+        return DEFAULT_MAX_PIXELS
+    if megapixels <= 0:
+        raise ConfigError(f"{MAX_PIXELS_OPTION} must be above 0; got {megapixels:g}.")
+    return int(megapixels * 1e6)
 
 
 def check_pixel_count(size: tuple[int, int], max_pixels: int | None, name: str) -> None:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import typer
 
+from classmill.commands.predict import MAX_MEGAPIXELS_HELP
+
 
 def register(app: typer.Typer) -> None:
     app.command("evaluate")(evaluate_command)
@@ -22,13 +24,16 @@ def evaluate_command(
     positive_class: str = typer.Option(None, "--positive-class", help="Class the targets apply to (binary default: the rarer)."),
     pdf: bool = typer.Option(False, "--pdf", help="Also write report.pdf."),
     as_json: bool = typer.Option(False, "--json", help="Print report.json instead of a summary."),
+    max_megapixels: float = typer.Option(None, "--max-megapixels", show_default=False, help=MAX_MEGAPIXELS_HELP),
 ) -> None:
     """Accuracy, top-k, precision/recall/F1, AUC, kappa, confusion matrix, curves, thresholds,
     misclassified examples and calibration, as report.json + a self-contained report.html."""
     from classmill.evaluate.run import evaluate
+    from classmill.image import max_pixels_option
 
     result = evaluate(source, data, split=split, out=out, target_recall=target_recall,
-                      target_precision=target_precision, positive_class=positive_class, pdf=pdf)
+                      target_precision=target_precision, positive_class=positive_class, pdf=pdf,
+                      max_pixels=max_pixels_option(max_megapixels))
     report = result.report
     if as_json:
         typer.echo(report.json_path.read_text(encoding="utf-8"))

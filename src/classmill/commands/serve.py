@@ -9,6 +9,8 @@ from pathlib import Path
 
 import typer
 
+from classmill.commands.predict import MAX_MEGAPIXELS_HELP
+
 DEFAULT_PORT = 8987
 _ALL_INTERFACES = ("0.0.0.0", "::", "")
 
@@ -30,8 +32,8 @@ def serve_command(
     int8: bool = typer.Option(False, "--int8", help="Serve the bundle's INT8 model (export --int8)."),
     max_megapixels: float = typer.Option(
         None, "--max-megapixels", show_default=False,
-        help="Refuse images with more pixels, from their header, before decoding (default 40). Other limits: "
-             "CLASSMILL_SERVE_* environment variables (MAX_UPLOAD_MB, MAX_BATCH_FILES, MAX_CONCURRENT_DECODES, ...)."),
+        help=MAX_MEGAPIXELS_HELP + " Other limits: CLASSMILL_SERVE_* environment variables "
+             "(MAX_UPLOAD_MB, MAX_BATCH_FILES, MAX_CONCURRENT_DECODES, ...)."),
 ) -> None:
     """Serve a bundle: upload page at /upload, JSON API at /predict, API docs at /docs. Ctrl-C stops it."""
     from classmill.infer import read_bundle

@@ -11,6 +11,7 @@ import datetime as dt
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ from classmill.data import Dataset
 from classmill.data.records import ImageRecord
 from classmill.errors import ConfigError, UserError
 from classmill.evaluate.report import EvaluationReport, build_report
+from classmill.image import DEFAULT_MAX_PIXELS
 
 SPLIT_CHOICES = ("val", "test", "train", "all")
 
@@ -65,10 +67,10 @@ def _probs_from_run(run_dir: Path, records: list[ImageRecord], batch_size: int):
     return trained.classes, np.concatenate(outputs), provenance
 
 
-def _probs_from_bundle(bundle: Path, records: list[ImageRecord], batch_size: int):
+def _probs_from_bundle(bundle: Path, records: list[ImageRecord], batch_size: int, max_pixels: int = DEFAULT_MAX_PIXELS):
     from classmill.infer import Predictor
 
-    predictor = Predictor.load(bundle)
+    predictor = Predictor.load(bundle, max_pixels=max_pixels)
     outputs = []
     with ThreadPoolExecutor(max_workers=2) as pool:
         for lo in range(0, len(records), batch_size):
@@ -83,8 +85,12 @@ def _probs_from_bundle(bundle: Path, records: list[ImageRecord], batch_size: int
 
 def evaluate(source: str | Path, data: str | Path | None = None, *, split: str = "val", out: str | Path | None = None,
              target_recall: float | None = None, target_precision: float | None = None,
-             positive_class: str | None = None, pdf: bool = False, batch_size: int = 32) -> Evaluation:
-    """Evaluate a run folder or a .cmb bundle on `data` (default: the run's own recorded split)."""
+             positive_class: str | None = None, pdf: bool = False, batch_size: int = 32,
+             max_pixels: int = DEFAULT_MAX_PIXELS) -> Evaluation:
+    """Evaluate a run folder or a .cmb bundle on `data` (default: the run's own recorded split).
+
+    max_pixels: images over it are left out of `data` from their header, and refused by a bundle's decoder.
+    """
     source = Path(source)
     if not source.exists():
         raise UserError(f"{source}: no such run folder or bundle.")
@@ -102,11 +108,11 @@ def evaluate(source: str | Path, data: str | Path | None = None, *, split: str =
         from classmill.data import DatasetPolicy
 
         # Any usable image counts for evaluation: class-size rules are about training.
-        dataset = data_layer.load(data, DatasetPolicy.for_testing_images())
+        dataset = data_layer.load(data, DatasetPolicy.for_testing_images(max_pixels=max_pixels))
         data_desc = str(data)
     records = _select(dataset, split, data_desc)
     started = time.perf_counter()
-    runner = _probs_from_bundle if _is_bundle(source) else _probs_from_run
+    runner = partial(_probs_from_bundle, max_pixels=max_pixels) if _is_bundle(source) else _probs_from_run
     classes, probs, provenance = runner(source, records, batch_size)
     inference_seconds = time.perf_counter() - started
     index = {c: i for i, c in enumerate(classes)}
