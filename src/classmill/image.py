@@ -1,7 +1,9 @@
 """Decode any supported image into the one RGB form that training, evaluation and inference all see.
 
 CMYK, 16-bit, palette/transparent and EXIF-rotated files are valid input: they are normalised
-here, once, so an exported bundle sees exactly what training saw.
+here, once, so an exported bundle sees exactly what training saw. Images come from people we do
+not know: the pixel count is checked from the header before anything is decoded, and a JPEG is
+decoded at a reduced scale when the caller needs fewer pixels.
 """
 
 from __future__ import annotations

@@ -61,6 +61,7 @@ def served(colour_bundle, tmp_path_factory):
         proc.wait(timeout=20)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the service's memory from /proc")
 def test_concurrent_pixel_bombs_are_refused_from_the_header(served, tmp_path):
     url, pid = served

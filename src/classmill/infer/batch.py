@@ -137,6 +137,14 @@ def _copy_sorted(item: InputItem, label: str, sorted_dir: Path, taken: set[Path]
     write_bytes(target, source.read_bytes() if isinstance(source, Path) else source)
 
 
+def _write_csv(path: Path, rows: list[list[str]]) -> Path:
+    with atomic_open(path, "w") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(CSV_COLUMNS)
+        writer.writerows(rows)
+    return path
+
+
 def predict_many(
     predictor: Predictor,
     input_path: str | Path,
@@ -194,11 +202,7 @@ def predict_many(
             if progress:
                 progress(done, total)
         skipped = inputs.skipped
-    csv_path = out_dir / CSV_NAME
-    with atomic_open(csv_path, "w") as fh:
-        writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(CSV_COLUMNS)
-        writer.writerows(rows)
+    csv_path = _write_csv(out_dir / CSV_NAME, rows)
     return BatchResult(
         csv_path=csv_path,
         total=total,
