@@ -82,7 +82,8 @@ def test_onnx_matches_torch_on_images(arch, images, tmp_path):
     model = tiny_model(arch)
     out = tmp_path / f"{arch}.cmb"
     export_bundle(model, SPEC, LABELS, out, metadata={})
-    batch = np.stack([preprocess(open_rgb(p), SPEC) for p in images])  # same spec on both sides
+    # Same spec and decode on both sides (JPEGs drafted to the resize size, as the predictor does).
+    batch = np.stack([preprocess(open_rgb(p, needed_side=SPEC.resize_size), SPEC) for p in images])
     with torch.no_grad():
         expected = torch.softmax(model(torch.from_numpy(batch)), dim=1).numpy()
     predictions = Predictor.load(out).predict(images, top_k=3)

@@ -156,3 +156,17 @@ def test_render_result_image(predictor, colours, make_two_tone):
     assert len(band.getcolors(maxcolors=1 << 16)) > 2  # text was drawn on the band
     big = render_result_image(Image.new("RGB", (4000, 3000)), prediction)
     assert max(big.size) <= 1100
+
+
+def test_an_image_over_the_pixel_limit_is_a_row_with_the_fix(colour_bundle, tmp_path, colours, make_two_tone):
+    from classmill.infer import Predictor
+
+    root = tmp_path / "in"
+    root.mkdir()
+    make_two_tone(colours["red"], colours["dark"], size=(40, 40)).save(root / "small.png")
+    make_two_tone(colours["red"], colours["dark"], size=(300, 200)).save(root / "large.png")
+    result = predict_many(Predictor.load(colour_bundle, max_pixels=10_000), root, tmp_path / "out")
+    rows = _rows(result)
+    assert rows["small.png"]["top1"] == "red"
+    error = rows["large.png"]["error"]
+    assert "300x200 px" in error and "0.01 MP limit" in error and "--max-megapixels" in error

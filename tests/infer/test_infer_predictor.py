@@ -120,3 +120,19 @@ def test_pil_image_with_alpha(predictor, colours):
     img = Image.new("RGBA", (40, 40), (0, 0, 0, 0))
     img.paste(Image.new("RGBA", (40, 20), colours["green"] + (255,)), (0, 0))
     assert predictor.predict([img])[0].label == "green"
+
+
+def test_pixel_limit_and_draft_apply_to_every_decode(colour_bundle, colours, make_two_tone, tmp_path):
+    from classmill.image import TooManyPixelsError
+
+    path = tmp_path / "big.jpg"
+    make_two_tone(colours["green"], colours["dark"], size=(400, 400)).save(path, quality=95)
+    strict = Predictor.load(colour_bundle, max_pixels=100_000)  # 400x400 = 160,000 px
+    with pytest.raises(TooManyPixelsError, match="big.jpg: 400x400"):
+        strict.prepare(path)
+    with pytest.raises(TooManyPixelsError):
+        strict.predict([path.read_bytes()])
+    loose = Predictor.load(colour_bundle)
+    # resize_size is 32: the JPEG decodes at 1/8 scale, still >= 32 px a side, and answers the same.
+    assert loose.decode(path).size == (50, 50)
+    assert loose.predict([path])[0].label == "green"

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import typer
 
+from classmill.commands.predict import MAX_MEGAPIXELS_HELP
+
 
 def register(app: typer.Typer) -> None:
     app.command("evaluate")(evaluate_command)
@@ -24,16 +26,18 @@ def evaluate_command(
     as_json: bool = typer.Option(False, "--json", help="Print report.json instead of a summary."),
     data_location: Path = typer.Option(None, "--data", help="Where the run's own dataset is now, if it moved "
                                        "since training (folder, zip or CSV); the run's recorded split is used."),
+    max_megapixels: float = typer.Option(None, "--max-megapixels", show_default=False, help=MAX_MEGAPIXELS_HELP),
 ) -> None:
     """Accuracy, top-k, precision/recall/F1, AUC, kappa, confusion matrix, curves, thresholds,
     misclassified examples and calibration, as report.json + a self-contained report.html."""
     from classmill.commands.progress_display import PhaseBars
     from classmill.evaluate.run import evaluate
+    from classmill.image import max_pixels_option
 
     with PhaseBars() as bars:
         result = evaluate(source, data, split=split, out=out, target_recall=target_recall,
                           target_precision=target_precision, positive_class=positive_class, pdf=pdf,
-                          data_location=data_location, progress=bars)
+                          data_location=data_location, progress=bars, max_pixels=max_pixels_option(max_megapixels))
     report = result.report
     if as_json:
         typer.echo(report.json_path.read_text(encoding="utf-8"))

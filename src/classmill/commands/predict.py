@@ -12,6 +12,9 @@ from pathlib import Path
 import typer
 
 _MAX_ERRORS_SHOWN = 20
+# The default is classmill.image.DEFAULT_MAX_PIXELS (a test keeps the two equal); importing it here
+# would load numpy for every CLI command.
+MAX_MEGAPIXELS_HELP = "Refuse images with more megapixels than this, from their header, before decoding (default 40)."
 
 
 def register(app: typer.Typer) -> None:
@@ -28,14 +31,16 @@ def predict_command(
     int8: bool = typer.Option(False, "--int8", help="Use the bundle's INT8 model (export --int8)."),
     batch_size: int = typer.Option(32, "--batch-size", help="Images per ONNX Runtime call (folder/zip)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    max_megapixels: float = typer.Option(None, "--max-megapixels", show_default=False, help=MAX_MEGAPIXELS_HELP),
 ) -> None:
     """Classify one image (table + result picture) or every image of a folder/zip (predictions.csv)."""
     from classmill.errors import UserError
+    from classmill.image import max_pixels_option
     from classmill.infer import Predictor
 
     if not input_path.exists():
         raise UserError(f"{input_path}: does not exist. Give an image, a folder of images or a .zip.")
-    predictor = Predictor.load(bundle, int8=int8)
+    predictor = Predictor.load(bundle, int8=int8, max_pixels=max_pixels_option(max_megapixels))
     if input_path.is_dir() or input_path.suffix.lower() == ".zip":
         _predict_batch(predictor, input_path, out, top_k, sort, batch_size, as_json)
     else:
@@ -50,10 +55,9 @@ def _predict_one(predictor, image_path: Path, out: Path, top_k: int, as_json: bo
     from rich.table import Table
 
     from classmill.atomic import atomic_open
-    from classmill.image import open_rgb
     from classmill.infer import render_result_image
 
-    image = open_rgb(image_path)  # decoded once: for the model and for the picture
+    image = predictor.decode(image_path)  # decoded once: for the model and for the picture
     prediction = predictor.predict([image], top_k)[0]
     out.mkdir(parents=True, exist_ok=True)
     result_path = out / f"{image_path.stem}.prediction.png"

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import typer
 
+from classmill.commands.predict import MAX_MEGAPIXELS_HELP
+
 DEFAULT_PORT = 8987
 _ALL_INTERFACES = ("0.0.0.0", "::", "")
 
@@ -28,12 +30,17 @@ def serve_command(
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on; 0.0.0.0 exposes it to the network."),
     port: int = typer.Option(DEFAULT_PORT, "--port"),
     int8: bool = typer.Option(False, "--int8", help="Serve the bundle's INT8 model (export --int8)."),
+    max_megapixels: float = typer.Option(
+        None, "--max-megapixels", show_default=False,
+        help=MAX_MEGAPIXELS_HELP + " Other limits: CLASSMILL_SERVE_* environment variables "
+             "(MAX_UPLOAD_MB, MAX_BATCH_FILES, MAX_CONCURRENT_DECODES, ...)."),
 ) -> None:
     """Serve a bundle: upload page at /upload, JSON API at /predict, API docs at /docs. Ctrl-C stops it."""
     from classmill.infer import read_bundle
-    from classmill.serve import run_server
+    from classmill.serve import load_settings, run_server
 
-    # Fail on a wrong path or a bundle without INT8 before announcing an address.
+    # Fail on a wrong path, a bundle without INT8 or a bad limit before announcing an address.
+    settings = load_settings(max_megapixels=max_megapixels)
     loaded = read_bundle(bundle)
     loaded.model_bytes(int8)
     name = loaded.metadata.get("name") or bundle.stem
@@ -42,4 +49,4 @@ def serve_command(
     if host in _ALL_INTERFACES:
         typer.echo("note: listening on every interface, without authentication; anyone on the network can use it.")
     del loaded
-    run_server(bundle, host, port, int8=int8)
+    run_server(bundle, host, port, int8=int8, settings=settings)

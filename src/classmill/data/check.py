@@ -22,6 +22,7 @@ _PROBE_FIXES = {
     "corrupt": "The image data is damaged: re-export it from the original or delete it.",
     "truncated": "The file was cut off (incomplete download or copy): copy it again from the original.",
     "decompression_bomb": "The image has far too many pixels to decode safely: resize it below 4096 px per side.",
+    "too_many_pixels": "Decoding it would take too much memory: resize it below 4096 px per side.",
 }
 
 
@@ -44,7 +45,8 @@ def inspect(source: str | Path, policy: DatasetPolicy | None = None, *, extract_
             to_probe.append(cand)
     # Reading + hashing releases the GIL; threads keep the disk and both cores busy.
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        probes = list(pool.map(lambda c: probe_file(c.path, deep=policy.deep), to_probe))
+        probes = list(pool.map(lambda c: probe_file(c.path, deep=policy.deep, max_file_bytes=policy.max_file_bytes,
+                                                    max_pixels=policy.max_pixels), to_probe))
     records: list[ImageRecord] = []
     for cand, probe in zip(to_probe, probes):
         file_problems = _file_problems(cand, probe, policy)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 
+from classmill.image import DEFAULT_MAX_PIXELS
+
 TRAINING_FORMATS = frozenset({"jpg", "jpeg", "png", "bmp"})
 TESTING_FORMATS = TRAINING_FORMATS | {"tif", "tiff"}
 
@@ -21,6 +23,7 @@ class DatasetPolicy:
     max_aspect_ratio: float = 3.0
     max_side: int = 4096  # longest side must be < max_side
     min_side: int = 30  # shortest side must be > min_side
+    max_pixels: int = DEFAULT_MAX_PIXELS  # refused from the header, never decoded
     min_classes: int = 2
     max_classes: int = 1000
     min_images_per_class: int = 20

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from PIL import Image, UnidentifiedImageError
 
@@ -43,37 +45,59 @@ def _is_complete(data: bytes, fmt: str) -> bool:
     return True
 
 
-def probe_file(path: Path, *, deep: bool = False) -> ProbeResult:
+def probe_file(path: Path, *, deep: bool = False, max_file_bytes: int | None = None,
+               max_pixels: int | None = None) -> ProbeResult:
+    """Hash, header and completeness of one file, without decoding its pixels unless `deep`.
+
+    max_file_bytes: a larger file is refused by the size rule anyway, so only its header is read
+    (for the report's dimensions); it is neither read whole nor hashed.
+    max_pixels: an image whose header declares more pixels fails `too_many_pixels`, undecoded.
+    """
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if max_file_bytes is not None and size > max_file_bytes:
+                result = ProbeResult(size_bytes=size)
+                _read_header(fh, result, max_pixels=max_pixels, decode=False)
+                return result
+            data = fh.read()
     except OSError as exc:
         return ProbeResult(failure_rule="unreadable", failure_detail=str(exc))
     result = ProbeResult(content_hash=content_hash(data), size_bytes=len(data))
     if not data:
         result.failure_rule, result.failure_detail = "empty_file", "the file is 0 bytes"
         return result
+    _read_header(io.BytesIO(data), result, max_pixels=max_pixels, decode=True if deep else None)
+    if result.failure_rule is None and not _is_complete(data, result.format):
+        result.failure_rule, result.failure_detail = "truncated", f"the {result.format} data ends early"
+    return result
+
+
+def _read_header(stream: BinaryIO, result: ProbeResult, *, max_pixels: int | None, decode: bool | None) -> None:
+    """Fill format, mode and displayed size from the header, or the failure. decode: True decodes the
+    pixels, False never, None only formats without an end marker to check. Over max_pixels: never."""
     try:
         with warnings.catch_warnings():
-            # Between 1x and 2x Pillow's pixel limit it only warns; the size rules catch those.
+            # Between 1x and 2x Pillow's pixel limit it only warns; max_pixels and the size rules catch those.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
+            img = Image.open(stream)
             result.format, result.mode = img.format or "", img.mode
             width, height = img.size
             orientation = img.getexif().get(_EXIF_ORIENTATION, 1) if result.format in ("JPEG", "PNG", "TIFF") else 1
             if orientation in _ROTATED_ORIENTATIONS:
                 width, height = height, width
             result.width, result.height = width, height
-            if deep or result.format not in ("JPEG", "PNG"):
+            if max_pixels is not None and width * height > max_pixels:
+                result.failure_rule = "too_many_pixels"
+                result.failure_detail = (
+                    f"{width}x{height} px is {width * height / 1e6:.1f} megapixels, over the {max_pixels / 1e6:g} MP "
+                    f"limit (decoded it would take {width * height * 3 / 1e6:,.0f} MB)")
+                return
+            if decode or (decode is None and result.format not in ("JPEG", "PNG")):
                 img.load()
     except Image.DecompressionBombError as exc:
         result.failure_rule, result.failure_detail = "decompression_bomb", str(exc)
-        return result
     except UnidentifiedImageError:
         result.failure_rule, result.failure_detail = "not_an_image", "no image format recognises its content"
-        return result
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         result.failure_rule, result.failure_detail = "corrupt", str(exc)
-        return result
-    if not _is_complete(data, result.format):
-        result.failure_rule, result.failure_detail = "truncated", f"the {result.format} data ends early"
-    return result

@@ -22,6 +22,7 @@ from classmill.data import Dataset
 from classmill.data.records import ImageRecord
 from classmill.errors import ConfigError, UserError
 from classmill.evaluate.report import EvaluationReport, build_report
+from classmill.image import DEFAULT_MAX_PIXELS
 from classmill.progress import PhaseProgress, ProgressCallback
 
 SPLIT_CHOICES = ("val", "test", "train", "all")
@@ -70,11 +71,11 @@ def _load_run(run_dir: Path) -> _Model:
                   lambda records, batch_size, advance: predict_proba(trained, records, batch_size, advance))
 
 
-def _load_bundle(bundle: Path) -> _Model:
+def _load_bundle(bundle: Path, max_pixels: int) -> _Model:
     from classmill.infer import Predictor
     from classmill.infer.batch import predict_proba_files
 
-    predictor = Predictor.load(bundle)
+    predictor = Predictor.load(bundle, max_pixels=max_pixels)
     meta = predictor.metadata
     provenance = {"model": meta.get("model", meta.get("model_name", "")), "run_id": meta.get("run_id", ""),
                   "bundle": str(bundle), "trained_on_dataset_hash": meta.get("dataset_hash", "")}
@@ -82,7 +83,8 @@ def _load_bundle(bundle: Path) -> _Model:
         predictor, [r.path for r in records], batch_size, advance))
 
 
-def _dataset(source: Path, data: str | Path | None, data_location: str | Path | None) -> tuple[Dataset, str, bool]:
+def _dataset(source: Path, data: str | Path | None, data_location: str | Path | None,
+             max_pixels: int) -> tuple[Dataset, str, bool]:
     """(dataset, how to name it in messages, whether it comes from the run's manifest)."""
     if data is not None:
         if data_location is not None:
@@ -92,7 +94,7 @@ def _dataset(source: Path, data: str | Path | None, data_location: str | Path | 
         from classmill.data import DatasetPolicy
 
         # Any usable image counts for evaluation: class-size rules are about training.
-        return data_layer.load(data, DatasetPolicy.for_testing_images()), str(data), False
+        return data_layer.load(data, DatasetPolicy.for_testing_images(max_pixels=max_pixels)), str(data), False
     if _is_bundle(source):
         raise UserError("a bundle does not carry its dataset: give the data to evaluate on, "
                         "e.g. classmill evaluate model.cmb images/ --split all")
@@ -117,17 +119,19 @@ def _select(dataset: Dataset, split: str, source_desc: str) -> list[ImageRecord]
 def evaluate(source: str | Path, data: str | Path | None = None, *, split: str = "val", out: str | Path | None = None,
              target_recall: float | None = None, target_precision: float | None = None,
              positive_class: str | None = None, pdf: bool = False, batch_size: int = 32,
-             data_location: str | Path | None = None, progress: ProgressCallback | None = None) -> Evaluation:
+             data_location: str | Path | None = None, progress: ProgressCallback | None = None,
+             max_pixels: int = DEFAULT_MAX_PIXELS) -> Evaluation:
     """Evaluate a run folder or a .cmb bundle on `data` (default: the run's own recorded split).
 
     data_location: where the run's own dataset is now, if it moved since training.
     progress: receives classmill.progress events (phase "evaluate").
+    max_pixels: images over it are left out of `data` from their header, and refused by a bundle's decoder.
     """
     source = Path(source)
     _check_source(source)
-    dataset, data_desc, from_run = _dataset(source, data, data_location)
+    dataset, data_desc, from_run = _dataset(source, data, data_location, max_pixels)
     records = _select(dataset, split, data_desc)
-    model = _load_bundle(source) if _is_bundle(source) else _load_run(source)
+    model = _load_bundle(source, max_pixels) if _is_bundle(source) else _load_run(source)
     index = {c: i for i, c in enumerate(model.classes)}
     unknown = sorted({r.label for r in records} - set(index))
     if unknown:

@@ -25,7 +25,7 @@ _BATCH = 16
 def _batches(paths: list[Path], spec: PreprocessSpec,
              advance: Callable[[int], None] | None = None) -> Iterator[np.ndarray]:
     for start in range(0, len(paths), _BATCH):
-        yield np.stack([preprocess(open_rgb(p), spec) for p in paths[start : start + _BATCH]])
+        yield np.stack([preprocess(open_rgb(p, needed_side=spec.resize_size), spec) for p in paths[start : start + _BATCH]])
         if advance is not None:  # after the consumer has run the batch: that is the slow part
             advance(min(_BATCH, len(paths) - start))
 

@@ -10,7 +10,8 @@ import csv
 import re
 import time
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Callable, Iterator
@@ -20,6 +21,7 @@ from PIL import UnidentifiedImageError
 
 from classmill.atomic import atomic_open, write_bytes
 from classmill.errors import DatasetError, UserError
+from classmill.image import MAX_PIXELS_OPTION, TooManyPixelsError
 from classmill.infer.predictor import Prediction, Predictor, usable_cores
 from classmill.infer.sources import InputItem, collect_inputs
 
@@ -50,6 +52,10 @@ class BatchResult:
 
 def describe_decode_error(exc: BaseException) -> str:
     """A CSV-friendly reason (the row already names the file) with what to do about it."""
+    if isinstance(exc, TooManyPixelsError):
+        width, height = exc.size
+        return (f"{width}x{height} px is {width * height / 1e6:.1f} megapixels, over the "
+                f"{exc.max_pixels / 1e6:g} MP limit; resize it, or raise the limit with {MAX_PIXELS_OPTION}")
     cause = exc.__cause__ if isinstance(exc, DatasetError) and exc.__cause__ is not None else exc
     if isinstance(cause, UnidentifiedImageError):
         return "not an image (or a format Pillow cannot read); convert it to JPEG or PNG, or remove it"
@@ -72,11 +78,20 @@ def _decode(predictor: Predictor, item: InputItem) -> np.ndarray | str:
         return describe_decode_error(exc)
 
 
+@contextmanager
+def _decode_pool(shared: Executor | None, workers: int) -> Iterator[Executor]:
+    if shared is not None:
+        yield shared  # the caller's (a service's pool bounds decodes across all its requests)
+        return
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="classmill-decode") as pool:
+        yield pool
+
+
 def _decoded_batches(
-    predictor: Predictor, items: list[InputItem], batch_size: int, workers: int
+    predictor: Predictor, items: list[InputItem], batch_size: int, workers: int, shared_pool: Executor | None
 ) -> Iterator[list[tuple[InputItem, np.ndarray | str]]]:
     """Yield batches in input order while the pool already decodes the next batch."""
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="classmill-decode") as pool:
+    with _decode_pool(shared_pool, workers) as pool:
         pending: deque[tuple[InputItem, Future]] = deque()
         upcoming = iter(items)
 
@@ -122,6 +137,14 @@ def _copy_sorted(item: InputItem, label: str, sorted_dir: Path, taken: set[Path]
     write_bytes(target, source.read_bytes() if isinstance(source, Path) else source)
 
 
+def _write_csv(path: Path, rows: list[list[str]]) -> Path:
+    with atomic_open(path, "w") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(CSV_COLUMNS)
+        writer.writerows(rows)
+    return path
+
+
 def predict_many(
     predictor: Predictor,
     input_path: str | Path,
@@ -132,12 +155,14 @@ def predict_many(
     progress: ProgressCallback | None = None,
     *,
     workers: int | None = None,
+    pool: Executor | None = None,
     **zip_limits: int,
 ) -> BatchResult:
     """Classify every image under input_path (image, folder or .zip) into out_dir/predictions.csv.
 
     Unreadable files become rows with an `error` and never stop the batch.
     sort_into_folders: also copy each classified image into out_dir/<label>/.
+    pool: decode in this executor instead of a new one with `workers` threads (default: all cores).
     zip_limits: max_entries / max_total_bytes / max_entry_bytes for zip input.
     """
     if batch_size < 1:
@@ -157,7 +182,7 @@ def predict_many(
         done = 0
         if progress:
             progress(0, total)
-        for batch in _decoded_batches(predictor, inputs.items, batch_size, workers or usable_cores()):
+        for batch in _decoded_batches(predictor, inputs.items, batch_size, workers or usable_cores(), pool):
             good = [(item, arr) for item, arr in batch if not isinstance(arr, str)]
             predictions = iter([])
             if good:
@@ -177,11 +202,7 @@ def predict_many(
             if progress:
                 progress(done, total)
         skipped = inputs.skipped
-    csv_path = out_dir / CSV_NAME
-    with atomic_open(csv_path, "w") as fh:
-        writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(CSV_COLUMNS)
-        writer.writerows(rows)
+    csv_path = _write_csv(out_dir / CSV_NAME, rows)
     return BatchResult(
         csv_path=csv_path,
         total=total,

@@ -6,8 +6,10 @@ the reader never depends on training code and the two cannot drift apart.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,7 +59,12 @@ def read_bundle(path: str | Path) -> Bundle:
     if not path.is_file():
         raise BundleError(f"{path}: no such bundle file. Export one first (classmill export) or fix the path.")
     try:
-        with zipfile.ZipFile(path) as zf:
+        zf = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as exc:
+        raise BundleError(f"{path}: not a zip file, so not a bundle ({exc}). Point at the .cmb file written by "
+                          "classmill export, or re-export it.") from exc
+    try:
+        with zf:
             names = tuple(zf.namelist())
             missing = [n for n in REQUIRED_FILES if n not in names]
             if missing:
@@ -68,11 +75,31 @@ def read_bundle(path: str | Path) -> Bundle:
             labels = zf.read(LABELS_FILE).decode("utf-8").splitlines()
             spec = PreprocessSpec.from_dict(json.loads(zf.read(PREPROCESS_FILE)))
             metadata = json.loads(zf.read(METADATA_FILE))
+            if not isinstance(metadata, dict):
+                raise ValueError(f"{METADATA_FILE} is not a JSON object")
             models = {n: zf.read(n) for n in (MODEL_FILE, INT8_MODEL_FILE) if n in names}
-    except zipfile.BadZipFile as exc:
-        raise BundleError(f"{path}: not a zip file, so not a bundle ({exc}). Re-export it.") from exc
-    except (KeyError, ValueError, TypeError) as exc:
+    except (zipfile.BadZipFile, zlib.error, KeyError, ValueError, TypeError, EOFError) as exc:
         raise BundleError(f"{path}: bundle is damaged ({exc}). Re-export it.") from exc
     if not labels:
         raise BundleError(f"{path}: {LABELS_FILE} is empty. Re-export the bundle.")
+    for name, data in models.items():
+        _verify_checksum(path, name, data, metadata)
     return Bundle(path=path, labels=labels, spec=spec, metadata=metadata, files=names, _models=models)
+
+
+def _recorded_sha256(name: str, metadata: dict) -> str | None:
+    """The checksum export recorded for a model file (bundles without one are not checked)."""
+    for entry in (metadata.get("formats") or {}).values():
+        if isinstance(entry, dict) and entry.get("file") == name and entry.get("sha256"):
+            return str(entry["sha256"])
+    return metadata.get("model_sha256") if name == MODEL_FILE else None
+
+
+def _verify_checksum(path: Path, name: str, data: bytes, metadata: dict) -> None:
+    # A model that is not the exported one would answer with confident nonsense: refuse it instead.
+    expected = _recorded_sha256(name, metadata)
+    if expected is not None and hashlib.sha256(data).hexdigest() != expected:
+        raise BundleError(
+            f"{path}: {name} does not match the checksum in {METADATA_FILE}: the bundle is damaged or was "
+            "altered after export. Re-export it (classmill export) or copy it again from the original."
+        )

@@ -12,7 +12,7 @@ import onnxruntime as ort
 from PIL import Image
 
 from classmill.errors import UserError
-from classmill.image import open_rgb, to_rgb
+from classmill.image import DEFAULT_MAX_PIXELS, open_rgb, to_rgb
 from classmill.infer.bundle import INPUT_NAME, Bundle, read_bundle
 from classmill.preprocess import PreprocessSpec, preprocess
 
@@ -75,16 +75,20 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 class Predictor:
     """Classify images with an exported bundle. Safe to call from several threads at once."""
 
-    def __init__(self, bundle: Bundle, session: ort.InferenceSession, int8: bool) -> None:
+    def __init__(self, bundle: Bundle, session: ort.InferenceSession, int8: bool,
+                 max_pixels: int | None = DEFAULT_MAX_PIXELS) -> None:
         self.bundle = bundle
         self.session = session
         self.int8 = int8
+        self.max_pixels = max_pixels
 
     @classmethod
     def load(
-        cls, bundle_path: str | Path, *, int8: bool = False, providers: Sequence[str] | None = None
+        cls, bundle_path: str | Path, *, int8: bool = False, providers: Sequence[str] | None = None,
+        max_pixels: int | None = DEFAULT_MAX_PIXELS,
     ) -> "Predictor":
-        """Load a bundle. int8: use model.int8.onnx; providers: ONNX Runtime providers in order."""
+        """Load a bundle. int8: use model.int8.onnx; providers: ONNX Runtime providers in order;
+        max_pixels: images with more pixels are refused from their header (None: no limit)."""
         bundle = read_bundle(bundle_path)
         wanted = list(providers) if providers is not None else default_providers()
         available = ort.get_available_providers()
@@ -95,7 +99,7 @@ class Predictor:
                 f"choose from {available} (or leave providers unset)."
             )
         session = ort.InferenceSession(bundle.model_bytes(int8), _session_options(), providers=wanted)
-        return cls(bundle, session, int8)
+        return cls(bundle, session, int8, max_pixels)
 
     @property
     def labels(self) -> list[str]:
@@ -113,9 +117,14 @@ class Predictor:
     def providers(self) -> list[str]:
         return self.session.get_providers()
 
+    def decode(self, image: str | Path | bytes, name: str | None = None) -> Image.Image:
+        """Decode an image file or bytes to RGB at no more resolution than the preprocessing needs,
+        refusing it from its header when it is over max_pixels. name: the file's name for errors."""
+        return open_rgb(image, max_pixels=self.max_pixels, needed_side=self.spec.resize_size, name=name)
+
     def prepare(self, image: ImageSource) -> np.ndarray:
         """Decode (any supported format) and preprocess one image into a CHW float32 array."""
-        rgb = to_rgb(image) if isinstance(image, Image.Image) else open_rgb(image)
+        rgb = to_rgb(image) if isinstance(image, Image.Image) else self.decode(image)
         return preprocess(rgb, self.spec)
 
     def predict_proba(self, batch: np.ndarray) -> np.ndarray:

@@ -31,6 +31,15 @@ def _fit_text(draw: ImageDraw.ImageDraw, text: str, font, max_width: int) -> str
     return text + "…"
 
 
+def shrink_for_result(img: Image.Image) -> Image.Image:
+    """The image at no more than the result picture's size (what render_result_image would keep):
+    lets a caller hold many pictures for rendering without holding their full resolution."""
+    if max(img.size) <= _MAX_SIDE:
+        return img
+    scale = _MAX_SIDE / max(img.size)
+    return img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))), Image.Resampling.LANCZOS)
+
+
 def _scaled(img: Image.Image) -> Image.Image:
     w, h = img.size
     scale = 1.0

@@ -2,5 +2,6 @@
 
 from classmill.serve.app import create_app
 from classmill.serve.run import run_server
+from classmill.serve.settings import ServeSettings, load_settings
 
-__all__ = ["create_app", "run_server"]
+__all__ = ["ServeSettings", "create_app", "load_settings", "run_server"]

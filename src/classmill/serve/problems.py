@@ -44,7 +44,7 @@ async def _on_validation(request: Request, exc: RequestValidationError) -> JSONR
     for err in exc.errors():
         where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query"))
         parts.append(f"{where}: {err.get('msg', 'invalid')}" if where else str(err.get("msg", "invalid")))
-    fix = "Send images as multipart/form-data: field 'files' for /predict, 'file' for /predict/image and /predict/batch."
+    fix = "Send images as multipart/form-data: field 'files' (or 'file') for /predict, 'file' for /predict/image and /predict/batch."
     return JSONResponse(
         {"detail": "; ".join(parts) or "invalid request", "code": "invalid_request", "fix": fix, "errors": jsonable(exc.errors())},
         status_code=422,

@@ -30,12 +30,12 @@ def _to_chw(img: Image.Image) -> torch.Tensor:
 
 def decode_for_eval(record: ImageRecord, spec: PreprocessSpec) -> torch.Tensor:
     """uint8 CHW at input size: exactly classmill.preprocess.resize_and_crop."""
-    return _to_chw(resize_and_crop(open_rgb(record.path), spec))
+    return _to_chw(resize_and_crop(open_rgb(record.path, needed_side=spec.resize_size), spec))
 
 
 def decode_for_training(record: ImageRecord, spec: PreprocessSpec) -> torch.Tensor:
     """uint8 CHW with the shorter side at the spec's resize size, the whole image kept (for random crops)."""
-    img = open_rgb(record.path)
+    img = open_rgb(record.path, needed_side=spec.resize_size)
     w, h = img.size
     scale = spec.resize_size / min(w, h)
     if scale < 1:  # only shrink: upscaling here would just cost memory
