@@ -233,7 +233,7 @@ def predict_proba_files(
         raise UserError(f"batch_size must be at least 1; got {batch_size}.")
     items = [InputItem(name=str(p), read=lambda p=Path(p): p) for p in paths]
     outputs = [np.zeros((0, len(predictor.labels)), np.float32)]
-    for batch in _decoded_batches(predictor, items, batch_size, workers or usable_cores()):
+    for batch in _decoded_batches(predictor, items, batch_size, workers or usable_cores(), None):
         failed = [(item.name, arr) for item, arr in batch if isinstance(arr, str)]
         if failed:
             raise DatasetError(f"{failed[0][0]}: {failed[0][1]}")
