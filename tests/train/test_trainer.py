@@ -22,9 +22,16 @@ def test_tiny_run_writes_every_run_file(tiny_config, tmp_path):
     assert config["image_size"] == 32 and config["preset"] == "balanced" and config["schedule"] == [[0, 2, 0.0002]]
     assert (run / "labels.txt").read_text().split() == ["airplane", "automobile", "bird"]
     events = read_events(run / "events.jsonl")
-    kinds = [e["type"] for e in events]
+    kinds = [e["type"] for e in events if e["type"] != "progress"]
     assert kinds[0] == "start" and kinds[-1] == "status" and kinds.count("epoch") == 2 and "step" in kinds
     assert kinds[1] == "head_warmup"  # the balanced preset fits the head on cached features first
+    # The silent minutes before training (decoding, the probe's feature pass and fit) report progress,
+    # each phase from 0 to its total, all before "start".
+    progress = [e for e in events if e["type"] == "progress"]
+    assert [e["type"] for e in events[:len(progress)]] == ["progress"] * len(progress)
+    assert [p["phase"] for p in progress if p["done"] == 0] == ["cache", "features", "head_fit"]
+    ends = {p["phase"]: (p["done"], p["total"]) for p in progress}
+    assert ends == {"cache": (60, 60), "features": (60, 60), "head_fit": (300, 300)}
     epoch = [e for e in events if e["type"] == "epoch"][0]
     assert {"train_loss", "lr", "val", "eta_s"} <= set(epoch) and {"top1", "top5", "f1"} <= set(epoch["val"])
     step = [e for e in events if e["type"] == "step"][0]
@@ -45,6 +52,9 @@ def _assert_same_history(a, b):
     assert len(a) == len(b)
     for x, y in zip(a, b):
         assert x["epoch"] == y["epoch"]
+        # A resumed epoch's training totals include the steps before the stop.
+        for key in ("train_loss", "train_top1"):
+            assert abs(x.get(key, 0) - y.get(key, 0)) < 1e-4, (x["epoch"], key, x.get(key), y.get(key))
         for key in ("top1", "loss", "f1"):
             assert abs(x["val"][key] - y["val"][key]) < 1e-4, (x["epoch"], key, x["val"][key], y["val"][key])
 

@@ -73,6 +73,7 @@ class TrainConfig:
     workers: int = 2
     cache_images: bool = True  # decode each image once per run (uint8, a little above training size)
     cache_max_mb: int = 3000
+    checkpoint_minutes: float = 5.0  # also save last.pt inside an epoch this often; 0 = only at epoch ends
     skip_invalid: bool = False  # train on the usable images even if some files fail validation
     # Learning-rate segments: [start_epoch, end_epoch, peak_lr]; --extend appends one.
     schedule: list = field(default_factory=list)
