@@ -279,10 +279,7 @@ class Engine:
     def _make_ema(self) -> ModelEmaV3 | None:
         if not self.config.ema:
             return None
-        ema = ModelEmaV3(self.model, decay=self.config.ema_decay, use_warmup=True, warmup_power=_EMA_WARMUP_POWER)
-        if self.state is not None and self.state.get("ema") is not None:
-            ema.module.load_state_dict(self.state["ema"])
-        return ema
+        return make_ema(self.model, self.config.ema_decay, (self.state or {}).get("ema"))
 
     def _start_event(self) -> dict:
         return {"type": "start", "resumed": self.state is not None, "epoch": self.epoch, "step": self.step,
@@ -450,6 +447,14 @@ class Engine:
                          best_epoch=self.best_epoch, best_metric=self.best_metric,
                          select_metric=self.config.select_metric, best_metrics=self.best_metrics,
                          wall_seconds=time.perf_counter() - self.started)
+
+
+def make_ema(model: torch.nn.Module, decay: float, saved: dict | None = None) -> ModelEmaV3:
+    """An EMA of `model` whose decay warms up to `decay`; update it with update(model, step=optimizer steps)."""
+    ema = ModelEmaV3(model, decay=decay, use_warmup=True, warmup_power=_EMA_WARMUP_POWER)
+    if saved is not None:
+        ema.module.load_state_dict(saved)
+    return ema
 
 
 def _autocast(config: TrainConfig, device: torch.device):
