@@ -50,3 +50,17 @@ def test_single_process_shard_and_gather_are_identity():
     assert shard_range(7) == range(7)
     rows = torch.arange(6.0).view(3, 2)
     assert gather_rows(rows, 3, torch.device("cpu")) is rows
+
+
+def test_the_cli_draws_progress_before_training_starts(capsys):
+    from classmill.commands.train import _RichReporter
+    from classmill.progress import PhaseProgress
+
+    reporter = _RichReporter()
+    with reporter:  # rich allows one live display: the phase bars must close before the training bar opens
+        PhaseProgress("cache", 40, reporter).advance(40)
+        reporter({"type": "start", "resumed": False, "epochs": 1, "steps_per_epoch": 2, "epoch": 0, "step": 0,
+                  "train_images": 30, "val_images": 10, "classes": ["a", "b"], "device": "cpu"})
+        reporter({"type": "step", "epoch": 0, "step": 2, "loss": 0.5, "images_per_s": 3.0})
+    out = capsys.readouterr().out
+    assert "decoding images" in out and "40/40" in out and "training: 30 train" in out

@@ -184,3 +184,34 @@ def test_extend_a_probe_only_run(tiny_config, tmp_path):
     result = extend(run, 1)
     assert result.status == "finished" and result.epochs_completed == 1
     assert [h["epoch"] for h in _history(run)] == [0, 1]
+
+
+def test_the_engine_calls_its_hooks_in_order(tiny_config, tmp_path):
+    """The platform's job runner drives training through these named points, as the CLI does."""
+    from classmill.train.engine import HOOKS, Engine
+    from classmill.train.prepare import load_prepared, prepare_data
+    from classmill.train.run_dir import RunDirectory
+
+    config = tiny_config(epochs=1)
+    run = RunDirectory(tmp_path / "run")
+    prepare_data(config, run)
+    config.save(run.config)
+    seen = []
+    engine = Engine(config, run, load_prepared(run), callbacks=(lambda event: seen.append(("callback", event["type"])),))
+    for name in HOOKS:
+        engine.add_hook(name, lambda e, event, name=name: seen.append((name, event.get("which", event["type"]))))
+    with pytest.raises(ValueError, match="on_fit_epoch_end"):
+        engine.add_hook("on_epoch_end", lambda e, event: None)
+    assert engine.fit().status == "finished"
+    hooks = [item for item in seen if item[0] != "callback" and item[0] != "on_progress"]
+    steps = [item for item in hooks if item[0] == "on_train_batch_end"]
+    assert len(steps) == engine.steps_per_epoch == 6
+    rest = [item for item in hooks if item[0] != "on_train_batch_end"]
+    best_after_epoch = [("on_model_save", "best")] if engine.best_epoch == 1 else []
+    assert rest == [("on_train_start", "start"), ("on_model_save", "best"), ("on_model_save", "last"),
+                    ("on_head_warmup_end", "head_warmup"), *best_after_epoch, ("on_model_save", "last"),
+                    ("on_fit_epoch_end", "epoch"), ("on_model_save", "last"), ("on_train_end", "status")]
+    # events.jsonl and the callbacks are fed from the hooks: the same events, in the same order.
+    written = [e["type"] for e in read_events(run.events)]
+    assert [kind for source, kind in seen if source == "callback"] == written
+    assert written.count("step") >= 1 and "checkpoint" not in written
