@@ -55,7 +55,7 @@ class ImageStore:
         self._cached: list[torch.Tensor] | None = None
         if cache:
             self._cached = []
-            for image in pool.map(decode, records):  # in order, as the threads finish them
+            for image in pool.map(decode, records):  # results come in record order
                 self._cached.append(image)
                 if progress is not None:
                     progress.advance()
@@ -132,7 +132,7 @@ class TrainingBatches:
         kept for this process. The next batch is prepared while the caller trains on this one."""
         starts = list(range(start_batch * batch_size, len(order), batch_size))
 
-        def submit(k: int) -> Future:
+        def submit(k: int) -> tuple[list[int], Future]:
             lo = starts[k]
             hi = min(lo + batch_size, len(order))
             positions = range(lo, hi)
