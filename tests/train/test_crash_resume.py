@@ -5,11 +5,12 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
 
-from classmill.train import train
+from classmill.train import resume, train
 from classmill.train.checkpoint import load_checkpoint
 
 pytestmark = pytest.mark.slow
@@ -78,3 +79,38 @@ def test_sigterm_stops_cleanly_with_a_checkpoint(tmp_path, tiny_csv):
     assert result["status"] == "stopped"
     assert json.loads((run / "status.json").read_text())["status"] == "stopped"
     load_checkpoint(run / "checkpoints" / "last.pt")
+
+
+def _pool_threads():
+    return [t for t in threading.enumerate() if t.name.startswith("ThreadPoolExecutor")]
+
+
+def test_a_crash_inside_an_epoch_resumes_from_the_timed_checkpoint(tiny_config, tmp_path):
+    """checkpoint_minutes writes a mid-epoch last.pt (here after every step) with the epoch's running
+    totals and the EMA; a process dying after it loses only the steps since, and resumes exactly."""
+    train(tiny_config(epochs=2, ema=True), tmp_path / "ref")
+    calls = {"n": 0}
+
+    def crash_at_the_eighth_step():  # 6 steps an epoch: step 1 of epoch 2
+        calls["n"] += 1
+        if calls["n"] == 8:
+            raise RuntimeError("simulated crash")
+
+    threads_before = len(_pool_threads())
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        train(tiny_config(epochs=2, ema=True, checkpoint_minutes=1e-6), tmp_path / "run",
+              should_stop=crash_at_the_eighth_step)
+    assert len(_pool_threads()) <= threads_before  # the thread pools were shut down on the way out
+    state = load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")
+    assert (state["epoch"], state["step"]) == (1, 1) and state["epoch_totals"]["seen"] == 8
+    assert state["ema"] is not None
+    assert resume(tmp_path / "run").status == "finished"
+    ref = json.loads((tmp_path / "ref" / "metrics.json").read_text())["history"]
+    got = json.loads((tmp_path / "run" / "metrics.json").read_text())["history"]
+    assert [h["epoch"] for h in got] == [0, 1, 2]
+    for a, b in zip(ref, got):
+        for key in ("train_loss", "train_top1"):  # the resumed epoch counts the steps before the crash
+            assert abs(a.get(key, 0) - b.get(key, 0)) < 1e-4, (a["epoch"], key)
+        for key in ("top1", "f1"):
+            assert abs(a["val"][key] - b["val"][key]) < 1e-4, (a["epoch"], key)
+        assert abs(a["val"]["loss"] - b["val"]["loss"]) < 1e-3, (a["epoch"], "loss")

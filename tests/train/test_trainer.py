@@ -22,9 +22,16 @@ def test_tiny_run_writes_every_run_file(tiny_config, tmp_path):
     assert config["image_size"] == 32 and config["preset"] == "balanced" and config["schedule"] == [[0, 2, 0.0002]]
     assert (run / "labels.txt").read_text().split() == ["airplane", "automobile", "bird"]
     events = read_events(run / "events.jsonl")
-    kinds = [e["type"] for e in events]
+    kinds = [e["type"] for e in events if e["type"] != "progress"]
     assert kinds[0] == "start" and kinds[-1] == "status" and kinds.count("epoch") == 2 and "step" in kinds
     assert kinds[1] == "head_warmup"  # the balanced preset fits the head on cached features first
+    # The silent minutes before training (decoding, the probe's feature pass and fit) report progress,
+    # each phase from 0 to its total, all before "start".
+    progress = [e for e in events if e["type"] == "progress"]
+    assert [e["type"] for e in events[:len(progress)]] == ["progress"] * len(progress)
+    assert [p["phase"] for p in progress if p["done"] == 0] == ["cache", "features", "head_fit"]
+    ends = {p["phase"]: (p["done"], p["total"]) for p in progress}
+    assert ends == {"cache": (60, 60), "features": (60, 60), "head_fit": (300, 300)}
     epoch = [e for e in events if e["type"] == "epoch"][0]
     assert {"train_loss", "lr", "val", "eta_s"} <= set(epoch) and {"top1", "top5", "f1"} <= set(epoch["val"])
     step = [e for e in events if e["type"] == "step"][0]
@@ -45,6 +52,9 @@ def _assert_same_history(a, b):
     assert len(a) == len(b)
     for x, y in zip(a, b):
         assert x["epoch"] == y["epoch"]
+        # A resumed epoch's training totals include the steps before the stop.
+        for key in ("train_loss", "train_top1"):
+            assert abs(x.get(key, 0) - y.get(key, 0)) < 1e-4, (x["epoch"], key, x.get(key), y.get(key))
         for key in ("top1", "loss", "f1"):
             assert abs(x["val"][key] - y["val"][key]) < 1e-4, (x["epoch"], key, x["val"][key], y["val"][key])
 
@@ -174,3 +184,34 @@ def test_extend_a_probe_only_run(tiny_config, tmp_path):
     result = extend(run, 1)
     assert result.status == "finished" and result.epochs_completed == 1
     assert [h["epoch"] for h in _history(run)] == [0, 1]
+
+
+def test_the_engine_calls_its_hooks_in_order(tiny_config, tmp_path):
+    """The platform's job runner drives training through these named points, as the CLI does."""
+    from classmill.train.engine import HOOKS, Engine
+    from classmill.train.prepare import load_prepared, prepare_data
+    from classmill.train.run_dir import RunDirectory
+
+    config = tiny_config(epochs=1)
+    run = RunDirectory(tmp_path / "run")
+    prepare_data(config, run)
+    config.save(run.config)
+    seen = []
+    engine = Engine(config, run, load_prepared(run), callbacks=(lambda event: seen.append(("callback", event["type"])),))
+    for name in HOOKS:
+        engine.add_hook(name, lambda e, event, name=name: seen.append((name, event.get("which", event["type"]))))
+    with pytest.raises(ValueError, match="on_fit_epoch_end"):
+        engine.add_hook("on_epoch_end", lambda e, event: None)
+    assert engine.fit().status == "finished"
+    hooks = [item for item in seen if item[0] != "callback" and item[0] != "on_progress"]
+    steps = [item for item in hooks if item[0] == "on_train_batch_end"]
+    assert len(steps) == engine.steps_per_epoch == 6
+    rest = [item for item in hooks if item[0] != "on_train_batch_end"]
+    best_after_epoch = [("on_model_save", "best")] if engine.best_epoch == 1 else []
+    assert rest == [("on_train_start", "start"), ("on_model_save", "best"), ("on_model_save", "last"),
+                    ("on_head_warmup_end", "head_warmup"), *best_after_epoch, ("on_model_save", "last"),
+                    ("on_fit_epoch_end", "epoch"), ("on_model_save", "last"), ("on_train_end", "status")]
+    # events.jsonl and the callbacks are fed from the hooks: the same events, in the same order.
+    written = [e["type"] for e in read_events(run.events)]
+    assert [kind for source, kind in seen if source == "callback"] == written
+    assert written.count("step") >= 1 and "checkpoint" not in written

@@ -147,6 +147,9 @@ def _init_distributed_from_torchrun() -> None:
         import torch.distributed as dist
 
         if not dist.is_initialized():
+            if torch.cuda.is_available() and "LOCAL_RANK" in os.environ:
+                # Before the group exists: otherwise NCCL's first collective runs every process on GPU 0.
+                torch.cuda.set_device(int(os.environ["LOCAL_RANK"]))
             dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
 
 
@@ -184,17 +187,29 @@ class _RichReporter:
                                  TextColumn("loss {task.fields[loss]}  {task.fields[ips]} img/s  val {task.fields[val]}"),
                                  TimeRemainingColumn(), console=self.console)
         self.task = None
+        self.phases = None  # bars of the steps before training (decoding, warm-up), until "start"
 
     def __enter__(self):
-        self.progress.__enter__()
-        return self
+        return self  # rich shows one live display at a time: the training bar starts with training
 
     def __exit__(self, *exc) -> None:
-        self.progress.__exit__(*exc)
+        if self.phases is not None:
+            self.phases.__exit__(*exc)
+        if self.task is not None:
+            self.progress.__exit__(*exc)
 
     def __call__(self, event: dict) -> None:
         kind = event["type"]
+        if kind == "progress" and self.task is None:
+            from classmill.commands.progress_display import PhaseBars
+
+            self.phases = self.phases or PhaseBars(self.console).__enter__()
+            self.phases(event)
         if kind == "start":
+            if self.phases is not None:
+                self.phases.__exit__(None, None, None)
+                self.phases = None
+            self.progress.__enter__()
             total = event["epochs"] * event["steps_per_epoch"]
             self.steps = event["steps_per_epoch"]
             done = event["epoch"] * self.steps + event["step"]

@@ -112,6 +112,8 @@ class TrainConfig:
                              minimum=0)
     select_metric: str = option("top1", "Validation metric that picks the best checkpoint.", group="Schedule",
                                 choices=("top1", "top5", "precision", "recall", "f1"))
+    checkpoint_minutes: float = option(5.0, "Also save last.pt inside an epoch this often, so a crash loses "
+                                       "minutes, not the epoch; 0 = only at epoch ends.", group="Schedule", minimum=0)
 
     loss: str = option("ce", "Cross-entropy or focal loss.", group="Loss and augmentation", choices=("ce", "focal"))
     label_smoothing: float = option(0.1, "Label smoothing.", group="Loss and augmentation",

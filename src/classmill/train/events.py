@@ -33,3 +33,44 @@ def read_events(path: Path) -> list[dict]:
         except ValueError:
             continue  # the last line of a killed process may be cut
     return events
+
+
+class EventStream:
+    """The engine's hook points as events: one line each in events.jsonl, and the same dict to each
+    event callback (the CLI, the platform). Only the main process writes; step events are thinned
+    to one per `step_seconds` (and the last step of each epoch), with throughput and ETA added."""
+
+    HOOKS = ("on_progress", "on_train_start", "on_head_warmup_end", "on_fit_epoch_end", "on_early_stop",
+             "on_train_end")
+
+    def __init__(self, log: EventLog, callbacks: tuple = (), *, enabled: bool, step_seconds: float = 2.0):
+        self.log, self.callbacks, self.enabled, self.step_seconds = log, callbacks, enabled, step_seconds
+        self._window_start, self._window_images = time.perf_counter(), 0
+
+    def attach(self, engine) -> None:
+        for name in self.HOOKS:
+            engine.add_hook(name, self.on_event)
+        engine.add_hook("on_train_batch_end", self.on_step)
+
+    def send(self, event: dict) -> None:
+        if self.enabled:
+            event = self.log.write(event)
+            for callback in self.callbacks:
+                callback(event)
+
+    def on_event(self, engine, event: dict) -> None:
+        self.send(event)
+        if event["type"] == "start":  # throughput counts training, not the setup before it
+            self._window_start, self._window_images = time.perf_counter(), 0
+
+    def on_step(self, engine, event: dict) -> None:
+        event = dict(event)
+        self._window_images += event.pop("images")
+        now = time.perf_counter()
+        if now - self._window_start < self.step_seconds and event["step"] < event["steps_per_epoch"]:
+            return
+        rate = self._window_images / max(now - self._window_start, 1e-9)
+        remaining = (engine.config.epochs - event["epoch"]) * event["steps_per_epoch"] - event["step"]
+        self.send({**event, "images_per_s": round(rate, 2),
+                   "eta_s": round(remaining * engine.config.batch_size / max(rate, 1e-9), 1)})
+        self._window_start, self._window_images = now, 0

@@ -9,7 +9,7 @@ validation sees what an exported bundle will see.
 from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Iterator
 
 import numpy as np
@@ -19,6 +19,7 @@ from PIL import Image
 from classmill.data.records import ImageRecord
 from classmill.image import open_rgb
 from classmill.preprocess import INTERPOLATIONS, PreprocessSpec, resize_and_crop
+from classmill.progress import PhaseProgress
 from classmill.train.augment import augment
 from classmill.train.seeding import generator
 
@@ -47,11 +48,17 @@ class ImageStore:
     """uint8 tensors for a list of records: all decoded up front (cached) or decoded on each access."""
 
     def __init__(self, records: list[ImageRecord], decode: Callable[[ImageRecord], torch.Tensor], *,
-                 cache: bool, pool: ThreadPoolExecutor):
+                 cache: bool, pool: ThreadPoolExecutor, progress: PhaseProgress | None = None):
         self.records = records
         self._decode = decode
         self._pool = pool
-        self._cached: list[torch.Tensor] | None = list(pool.map(decode, records)) if cache else None
+        self._cached: list[torch.Tensor] | None = None
+        if cache:
+            self._cached = []
+            for image in pool.map(decode, records):  # results come in record order
+                self._cached.append(image)
+                if progress is not None:
+                    progress.advance()
 
     def __len__(self) -> int:
         return len(self.records)
@@ -80,11 +87,13 @@ def normalize_batch(batch_uint8: torch.Tensor, spec: PreprocessSpec) -> torch.Te
     return (batch_uint8.float() * (1.0 / 255.0) - mean) / std
 
 
-def eval_batches(store: ImageStore, spec: PreprocessSpec, batch_size: int,
-                 device: torch.device) -> Iterator[torch.Tensor]:
-    """The store's images in order, as normalised channels_last batches on `device` (no augmentation)."""
-    for lo in range(0, len(store), batch_size):
-        x = normalize_batch(torch.stack(store.take(range(lo, min(lo + batch_size, len(store))))), spec)
+def eval_batches(store: ImageStore, spec: PreprocessSpec, batch_size: int, device: torch.device,
+                 indices: range | None = None) -> Iterator[torch.Tensor]:
+    """The store's images (or those of `indices`) in order, as normalised channels_last batches on
+    `device` (no augmentation)."""
+    indices = range(len(store)) if indices is None else indices
+    for lo in range(0, len(indices), batch_size):
+        x = normalize_batch(torch.stack(store.take(indices[lo:lo + batch_size])), spec)
         # channels_last is the faster layout for these convolutions on CPU and GPU (bench/).
         yield x.to(device).contiguous(memory_format=torch.channels_last)
 
@@ -99,9 +108,9 @@ class TrainingBatches:
     augment_level: str
     seed: int
     pool: ThreadPoolExecutor  # per-image work
-    # Assembling a batch waits on `pool`, so it must run on its own thread: sharing `pool`
-    # deadlocks once every worker is a batch waiting for its own images.
-    prefetcher: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(max_workers=1))
+    # Assembling a batch waits on `pool`, so it must run on its own (one-thread) executor: sharing
+    # `pool` deadlocks once every worker is a batch waiting for its own images.
+    prefetcher: ThreadPoolExecutor
 
     def _item(self, epoch: int, position: int, index: int) -> torch.Tensor:
         image = self.store[index]
@@ -117,23 +126,26 @@ class TrainingBatches:
         return normalize_batch(torch.stack(items), self.spec), self.labels[indices]
 
     def iterate(self, epoch: int, order: list[int], batch_size: int, start_batch: int,
-                select: Callable[[list[int]], list[int]] = lambda b: b) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
-        """Yield (batch_index, x, y); the next batch is prepared while the caller trains on this one."""
+                select: Callable[[list[int]], list[int]] = lambda b: b
+                ) -> Iterator[tuple[int, list[int], torch.Tensor, torch.Tensor]]:
+        """Yield (batch_index, positions, x, y): `positions` are the places in `order` that `select`
+        kept for this process. The next batch is prepared while the caller trains on this one."""
         starts = list(range(start_batch * batch_size, len(order), batch_size))
 
-        def submit(k: int) -> Future:
+        def submit(k: int) -> tuple[list[int], Future]:
             lo = starts[k]
             hi = min(lo + batch_size, len(order))
             positions = range(lo, hi)
             chosen = select(list(positions))
-            return self.prefetcher.submit(self._make, epoch, chosen, [order[p] for p in chosen])
+            return chosen, self.prefetcher.submit(self._make, epoch, chosen, [order[p] for p in chosen])
 
         pending = submit(0) if starts else None
         for k in range(len(starts)):
             current = pending
             pending = submit(k + 1) if k + 1 < len(starts) else None
-            x, y = current.result()
-            yield start_batch + k, x, y
+            positions, future = current
+            x, y = future.result()
+            yield start_batch + k, positions, x, y
 
 
 def epoch_order(n: int, epoch: int, seed: int, sample_weights: torch.Tensor | None) -> list[int]:

@@ -1,27 +1,29 @@
-"""Validation metrics the trainer selects the best checkpoint by (the full report is classmill.evaluate)."""
+"""Validation metrics the trainer selects the best checkpoint by, as the evaluation report defines them.
+
+One implementation: the numbers come from classmill.evaluate.metrics, so a run's history and
+its report agree (macro averages over the classes present in the split; top-k for k >= the
+number of classes is 1.0, as in the report, since every class is then among the top k).
+"""
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.metrics import precision_recall_fscore_support, top_k_accuracy_score
+
+from classmill.evaluate.inputs import validate_predictions
+from classmill.evaluate.metrics import MAX_TOP_K, compute_overall_metrics
 
 
-def validation_metrics(logits: torch.Tensor, labels: torch.Tensor) -> dict:
-    num_classes = logits.shape[1]
-    y = labels.numpy()
-    probs = F.softmax(logits.float(), dim=1).numpy()
-    pred = probs.argmax(1)
-    all_labels = np.arange(num_classes)
-    precision, recall, f1, _ = precision_recall_fscore_support(y, pred, labels=all_labels, average="macro", zero_division=0)
-    k = min(5, num_classes - 1) if num_classes > 2 else 1
+def validation_metrics(logits: torch.Tensor, labels: torch.Tensor, classes: list[str]) -> dict:
+    logits = logits.float()
+    probs = F.softmax(logits.double(), dim=1).numpy()
+    overall = compute_overall_metrics(validate_predictions(labels.numpy(), probs, classes))
     return {
-        "loss": float(F.cross_entropy(logits.float(), labels)),
-        "top1": float((pred == y).mean()),
-        "top5": float(top_k_accuracy_score(y, probs, k=k, labels=all_labels)) if num_classes > 2 else float((pred == y).mean()),
-        "precision": float(precision),
-        "recall": float(recall),
-        "f1": float(f1),
-        "images": int(len(y)),
+        "loss": float(F.cross_entropy(logits, labels)),
+        "top1": overall.accuracy,
+        "top5": overall.top_k_accuracy[min(MAX_TOP_K, len(classes))],
+        "precision": overall.macro_precision,
+        "recall": overall.macro_recall,
+        "f1": overall.macro_f1,
+        "images": overall.n_images,
     }

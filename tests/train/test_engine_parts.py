@@ -1,0 +1,66 @@
+"""The engine's parts that need no training run: EMA warm-up, metrics, distributed helpers alone."""
+
+import numpy as np
+import torch
+
+from classmill.evaluate.inputs import validate_predictions
+from classmill.evaluate.metrics import compute_overall_metrics
+from classmill.train.distributed import gather_rows, shard_range
+from classmill.train.engine import make_ema
+from classmill.train.validation import validation_metrics
+
+
+def test_ema_of_a_short_run_forgets_its_starting_weights():
+    # The EMA starts as a copy of the probed model (weight 1); training then moves the weight to 0
+    # and keeps it there for 300 steps (the accurate preset's run length).
+    model = torch.nn.Linear(1, 1, bias=False)
+    with torch.no_grad():
+        model.weight.fill_(1.0)
+    ema = make_ema(model, decay=0.998)
+    with torch.no_grad():
+        model.weight.fill_(0.0)
+    for step in range(1, 301):
+        ema.update(model, step=step)
+    # A fixed 0.998 decay keeps 0.998**300 = 55 % of the starting weights; the warm-up keeps none.
+    assert float(ema.module.weight.detach()) < 0.01
+    # The decay is a function of the step: a restored EMA continues exactly.
+    restored = make_ema(model, decay=0.998, saved=ema.module.state_dict())
+    assert torch.equal(restored.module.weight, ema.module.weight)
+    assert restored.get_decay(301) == ema.get_decay(301) < 0.998
+
+
+def test_validation_metrics_are_the_reports_definitions():
+    classes = ["a", "b", "c"]
+    # Image 0's true class is ranked last; class "c" has no images in this split.
+    logits = torch.tensor([[0.0, 2.0, 1.0], [3.0, 0.0, 0.0], [0.0, 3.0, 0.0], [0.0, 0.0, 3.0]])
+    labels = torch.tensor([0, 0, 1, 1])
+    metrics = validation_metrics(logits, labels, classes)
+    probs = torch.softmax(logits.double(), 1).numpy()
+    report = compute_overall_metrics(validate_predictions(labels.numpy(), probs, classes))
+    assert metrics["top1"] == report.accuracy == 0.5
+    # top-5 of 3 classes: every class is among the top 5, as the report defines it (was top-2: 0.75).
+    assert metrics["top5"] == report.top_k_accuracy[3] == 1.0
+    # Macro averages over the classes present, as the report (was over all three: precision 0.5).
+    assert metrics["precision"] == report.macro_precision == 0.75
+    assert metrics["recall"] == report.macro_recall and metrics["f1"] == report.macro_f1
+    assert np.isclose(metrics["loss"], float(torch.nn.functional.cross_entropy(logits, labels)))
+
+
+def test_single_process_shard_and_gather_are_identity():
+    assert shard_range(7) == range(7)
+    rows = torch.arange(6.0).view(3, 2)
+    assert gather_rows(rows, 3, torch.device("cpu")) is rows
+
+
+def test_the_cli_draws_progress_before_training_starts(capsys):
+    from classmill.commands.train import _RichReporter
+    from classmill.progress import PhaseProgress
+
+    reporter = _RichReporter()
+    with reporter:  # rich allows one live display: the phase bars must close before the training bar opens
+        PhaseProgress("cache", 40, reporter).advance(40)
+        reporter({"type": "start", "resumed": False, "epochs": 1, "steps_per_epoch": 2, "epoch": 0, "step": 0,
+                  "train_images": 30, "val_images": 10, "classes": ["a", "b"], "device": "cpu"})
+        reporter({"type": "step", "epoch": 0, "step": 2, "loss": 0.5, "images_per_s": 3.0})
+    out = capsys.readouterr().out
+    assert "decoding images" in out and "40/40" in out and "training: 30 train" in out
