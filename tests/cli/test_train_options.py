@@ -218,7 +218,7 @@ def test_user_errors_print_the_fix_without_a_traceback(two_classes, tmp_path):
 
 def test_allow_download_passes_the_check_and_reaches_the_model_factory(two_classes, tmp_path, empty_weight_caches,
                                                                       monkeypatch):
-    import classmill.train.trainer as trainer
+    import classmill.train.engine as engine
 
     class Built(Exception):
         pass
@@ -226,7 +226,7 @@ def test_allow_download_passes_the_check_and_reaches_the_model_factory(two_class
     def fake_create_model(name, **kwargs):
         raise Built(name, kwargs)
 
-    monkeypatch.setattr(trainer, "create_model", fake_create_model)  # no download in a test
+    monkeypatch.setattr(engine, "create_model", fake_create_model)  # no download in a test
     result = CliRunner().invoke(app, ["train", str(two_classes), *_QUICK, "--model", "resnet10t", "--allow-download",
                                       "--out", str(tmp_path / "run")])
     assert isinstance(result.exception, Built), (result.output, result.exception)
