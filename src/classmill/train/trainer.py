@@ -33,6 +33,7 @@ from classmill.train.config import TrainConfig
 from classmill.train.events import EventLog
 from classmill.train.head_warmup import fit_head, pooled_features
 from classmill.train.losses import Criterion, class_weights, mixup
+from classmill.train.ownership import owned_run
 from classmill.train.pipeline import (ImageStore, TrainingBatches, decode_for_eval, decode_for_training,
                                       epoch_order, estimated_cache_mb, eval_batches)
 from classmill.train.prepare import load_prepared, prepare_data
@@ -62,30 +63,32 @@ def train(config: TrainConfig, run_dir: str | Path, *, callbacks: tuple[EventCal
           should_stop: StopCheck | None = None) -> RunResult:
     """Start a new run in `run_dir` (which must not hold one already)."""
     run = RunDirectory(Path(run_dir))
-    if _is_main_process():
-        # Only rank 0 looks: the others would find the config.yaml it has just written.
-        if run.last.exists() or run.config.exists():
-            raise RunStateError(f"{run.root} already holds a run; resume it with --resume, extend it with "
-                                "--extend, or choose another --out.")
-        run.root.mkdir(parents=True, exist_ok=True)
-        prepare_data(config, run)
-        config.save(run.config)
-    _barrier()
-    return _run(config, run, load_prepared(run), state=None, callbacks=callbacks, should_stop=should_stop)
+    with owned_run(run, main=_is_main_process(), create=True) as owner:
+        if _is_main_process():
+            # Only rank 0 looks: the others would find the config.yaml it has just written.
+            if run.last.exists() or run.config.exists():
+                raise RunStateError(f"{run.root} already holds a run; resume it with --resume, extend it with "
+                                    "--extend, or choose another --out.")
+            prepare_data(config, run)
+            config.save(run.config)
+            owner.start(config)
+        _barrier()
+        return _run(config, run, load_prepared(run), state=None, callbacks=callbacks, should_stop=should_stop)
 
 
 def resume(run_dir: str | Path, *, callbacks: tuple[EventCallback, ...] = (),
            should_stop: StopCheck | None = None) -> RunResult:
     """Continue a paused, stopped or interrupted run from its last checkpoint."""
     run = RunDirectory(Path(run_dir))
-    if not run.config.exists():
-        raise RunStateError(f"{run.root} is not a classmill run (no config.yaml).")
-    if run.status().get("status") == "finished":
-        raise RunStateError(f"{run.root} has finished; add epochs with --extend N.")
-    config = TrainConfig.load(run.config)
-    state = load_checkpoint(run.last) if run.last.exists() else None
-    control.clear_request(run.root)
-    return _run(config, run, load_prepared(run), state=state, callbacks=callbacks, should_stop=should_stop)
+    run.require_run()
+    with owned_run(run, main=_is_main_process()) as owner:
+        if run.status().get("status") == "finished":
+            raise RunStateError(f"{run.root} has finished; add epochs with --extend N.")
+        config = TrainConfig.load(run.config)
+        state = load_checkpoint(run.last) if run.last.exists() else None
+        control.clear_request(run.root)
+        owner.start(config)
+        return _run(config, run, load_prepared(run), state=state, callbacks=callbacks, should_stop=should_stop)
 
 
 def extend(run_dir: str | Path, epochs: int, *, lr_scale: float = 0.3, callbacks: tuple[EventCallback, ...] = (),
@@ -94,21 +97,29 @@ def extend(run_dir: str | Path, epochs: int, *, lr_scale: float = 0.3, callbacks
     run = RunDirectory(Path(run_dir))
     if epochs <= 0:
         raise RunStateError("--extend needs a positive number of epochs.")
-    config = TrainConfig.load(run.config)
-    state = load_checkpoint(run.last)
-    done = int(state["epoch"])
-    if state["step"] != 0 or run.status().get("status") in ("paused", "stopped", "running"):
-        raise RunStateError(f"{run.root} has not finished; --resume it first, then extend it.")
-    kept = [seg for seg in config.schedule if seg[0] < done]  # none for a probe-only (0-epoch) run
-    if kept:
-        kept[-1][1] = min(kept[-1][1], done)
-    config.schedule = kept + [[done, done + epochs, config.lr * lr_scale]]
-    config.epochs = done + epochs
-    state["early_stopped"] = False
-    if _is_main_process():
-        config.save(run.config)
-    control.clear_request(run.root)
-    return _run(config, run, load_prepared(run), state=state, callbacks=callbacks, should_stop=should_stop)
+    run.require_run()
+    with owned_run(run, main=_is_main_process()) as owner:
+        status = run.status().get("status")
+        status = "interrupted" if status == "running" else status  # we hold the lock: its owner is gone
+        if not run.last.exists() or status in ("paused", "stopped", "running", "interrupted", "failed"):
+            raise RunStateError(f"{run.root} has not finished (status: {status}); continue it with "
+                                f"`classmill train --resume {run.root}` first, then extend it.")
+        config = TrainConfig.load(run.config)
+        state = load_checkpoint(run.last)
+        done = int(state["epoch"])
+        if state["step"] != 0:
+            raise RunStateError(f"{run.root} has not finished; --resume it first, then extend it.")
+        kept = [seg for seg in config.schedule if seg[0] < done]  # none for a probe-only (0-epoch) run
+        if kept:
+            kept[-1][1] = min(kept[-1][1], done)
+        config.schedule = kept + [[done, done + epochs, config.lr * lr_scale]]
+        config.epochs = done + epochs
+        state["early_stopped"] = False
+        if _is_main_process():
+            config.save(run.config)
+        control.clear_request(run.root)
+        owner.start(config)
+        return _run(config, run, load_prepared(run), state=state, callbacks=callbacks, should_stop=should_stop)
 
 
 def run_preprocess(config: TrainConfig) -> PreprocessSpec:
