@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-_NEXT_PROSE = {"running": "to stop it (it checkpoints first)", "finished": "to see its report"}
+_NEXT_PROSE = {"running": "to stop it; it checkpoints first", "finished": "to see its report"}
 
 
 def register(app: typer.Typer) -> None:
@@ -43,8 +43,9 @@ def _lines(info: dict) -> list[tuple[str, str]]:
         lines.append(("best", f"val {info['select_metric']} {info['best_metric']:.4f} at epoch {info['best_epoch']}"))
     owner = info.get("owner")
     if owner:
-        beat = info.get("heartbeat_age_s")
-        lines.append(("process", f"{owner.get('pid')} on {owner.get('host')}, started {owner.get('started_at')}"
+        beat = info.get("heartbeat_age_s") if info["status"] in ("running", "interrupted") else None
+        lines.append(("process" if info["status"] == "running" else "last run",
+                      f"{owner.get('pid')} on {owner.get('host')}, started {owner.get('started_at')}"
                       + (f", last heartbeat {beat:.0f} s ago" if beat is not None else "")))
     if info.get("reason"):
         lines.append(("reason", info["reason"] + (f" [{info['error']}]" if info.get("error") else "")))

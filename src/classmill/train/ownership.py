@@ -135,8 +135,10 @@ class RunOwner:
         self._config = config
         stamp = now_iso()
         self._identity = {"pid": os.getpid(), "host": this_host(), "started_at": stamp}
-        self.run.set_status("running", **_progress(self.run.status()),
-                            owner={**self._identity, "heartbeat_at": stamp})
+        progress = {"epoch": 0, **_progress(self.run.status())}
+        if config is not None:
+            progress["epochs"] = config.epochs  # known before the first event: loading can take minutes
+        self.run.set_status("running", **progress, owner={**self._identity, "heartbeat_at": stamp})
         self.started = True
         self._thread = threading.Thread(target=self._beat, name="classmill-heartbeat", daemon=True)
         self._thread.start()
@@ -202,6 +204,8 @@ def owned_run(run: "RunDirectory", *, main: bool = True, create: bool = False) -
     if not main:
         yield RunOwner(run, None)
         return
+    if run.root.exists() and not run.root.is_dir():
+        raise RunStateError(f"{run.root} is a file, not a run folder; choose another --out.")
     made = create and not run.root.exists()
     if create:
         run.root.mkdir(parents=True, exist_ok=True)
