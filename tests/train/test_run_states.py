@@ -70,6 +70,23 @@ def test_resume_and_extend_of_a_folder_that_is_not_a_run_say_so(tmp_path):
     assert list((tmp_path / "plain").iterdir()) == [] and not (tmp_path / "missing").exists()
 
 
+def test_extend_of_an_interrupted_run_says_to_resume_it_first(run_folder):
+    run_folder.last.parent.mkdir()
+    run_folder.last.write_bytes(b"")  # refused before the checkpoint is read
+    run_folder.set_status("running", epoch=1, epochs=3, owner={"pid": 1, "host": ownership.this_host()})
+    with pytest.raises(RunStateError, match=r"not finished \(status: interrupted\).*--resume"):
+        extend(run_folder.root, 2)
+
+
+def test_status_loads_no_torch(run_folder):
+    # `classmill status` is polled (by people and the platform): it must stay instant.
+    script = ("import sys; from classmill.train.run_status import describe_run; import classmill.commands.status; "
+              f"describe_run({str(run_folder.root)!r}); print(sorted(m for m in ('torch', 'timm') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
 # --- the lock ---------------------------------------------------------------------------------------
 
 _HOLD_LOCK = """

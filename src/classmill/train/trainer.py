@@ -99,11 +99,12 @@ def extend(run_dir: str | Path, epochs: int, *, lr_scale: float = 0.3, callbacks
         raise RunStateError("--extend needs a positive number of epochs.")
     run.require_run()
     with owned_run(run, main=_is_main_process()) as owner:
-        status = run.status().get("status")
-        status = "interrupted" if status == "running" else status  # we hold the lock: its owner is gone
-        if not run.last.exists() or status in ("paused", "stopped", "running", "interrupted", "failed"):
-            raise RunStateError(f"{run.root} has not finished (status: {status}); continue it with "
-                                f"`classmill train --resume {run.root}` first, then extend it.")
+        if _is_main_process():  # only rank 0 looks: the others could read the "running" it is about to write
+            status = run.status().get("status")
+            status = "interrupted" if status == "running" else status  # we hold the lock: its owner is gone
+            if not run.last.exists() or status in ("paused", "stopped", "interrupted", "failed"):
+                raise RunStateError(f"{run.root} has not finished (status: {status}); continue it with "
+                                    f"`classmill train --resume {run.root}` first, then extend it.")
         config = TrainConfig.load(run.config)
         state = load_checkpoint(run.last)
         done = int(state["epoch"])
