@@ -214,7 +214,10 @@ def owned_run(run: "RunDirectory", *, main: bool = True, create: bool = False) -
         _refuse_remote_owner(run)
         yield owner
     except BaseException as exc:
-        owner.record_end(exc)
+        try:
+            owner.record_end(exc)
+        except OSError:
+            pass  # keep the training's own error; an unwritten end still reads as "interrupted" once we exit
         raise
     finally:
         owner.close()
