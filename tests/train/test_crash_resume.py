@@ -6,42 +6,29 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 
 import pytest
 
 from classmill.train import resume, train
 from classmill.train.checkpoint import load_checkpoint
+from support.training import logged_events, start_cli_training, wait_for
 
 pytestmark = pytest.mark.slow
-
-
-def _wait_for(predicate, timeout=120):
-    end = time.time() + timeout
-    while time.time() < end:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_sigkill_mid_epoch_then_resume_matches_uninterrupted(tiny_config, tmp_path, tiny_csv):
     config = tiny_config(epochs=3, batch_size=4)
     train(config, tmp_path / "ref")
     run = tmp_path / "run"
-    cmd = [sys.executable, "-m", "classmill", "train", str(tiny_csv), "--out", str(run), "--json",
-           "--epochs", "3", "--batch-size", "4", "--image-size", "32", "--warmup-epochs", "0", "--workers", "2"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    events = run / "events.jsonl"
+    proc = start_cli_training(tiny_csv, run, "--epochs", "3", "--batch-size", "4", "--image-size", "32",
+                              "--warmup-epochs", "0", "--workers", "2")
 
     def in_second_epoch():
-        if not events.exists():
-            return False
-        lines = [json.loads(x) for x in events.read_text().splitlines() if x.strip()]
+        lines = logged_events(run)
         return any(e["type"] == "epoch" for e in lines) and lines[-1]["type"] == "step"
 
     try:
-        assert _wait_for(in_second_epoch), proc.stderr.read() if proc.poll() is not None else "timeout"
+        assert wait_for(in_second_epoch), proc.stderr.read() if proc.poll() is not None else "timeout"
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
@@ -68,10 +55,8 @@ def test_sigkill_mid_epoch_then_resume_matches_uninterrupted(tiny_config, tmp_pa
 
 def test_sigterm_stops_cleanly_with_a_checkpoint(tmp_path, tiny_csv):
     run = tmp_path / "run"
-    cmd = [sys.executable, "-m", "classmill", "train", str(tiny_csv), "--out", str(run), "--json",
-           "--epochs", "20", "--batch-size", "4", "--image-size", "32"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert _wait_for(lambda: (run / "events.jsonl").exists() and '"step"' in (run / "events.jsonl").read_text())
+    proc = start_cli_training(tiny_csv, run, "--epochs", "20", "--batch-size", "4", "--image-size", "32")
+    assert wait_for(lambda: any(e["type"] == "step" for e in logged_events(run)))
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err

@@ -126,18 +126,21 @@ def train_command(
 
 def stop_command(run: Path = typer.Argument(..., help="Run folder of a training in progress.")) -> None:
     """Ask a running training to checkpoint and stop (status 'stopped')."""
-    from classmill.train.control import request
-
-    request(run, "stop")
-    typer.echo(f"stop requested for {run}")
+    _request(run, "stop")
 
 
 def pause_command(run: Path = typer.Argument(..., help="Run folder of a training in progress.")) -> None:
     """Ask a running training to checkpoint and pause (status 'paused'); continue with --resume."""
+    _request(run, "pause")
+
+
+def _request(run: Path, action: str) -> None:
     from classmill.train.control import request
 
-    request(run, "pause")
-    typer.echo(f"pause requested for {run}")
+    owner = request(run, action).get("owner") or {}
+    asked = f" (process {owner['pid']} on {owner['host']})" if owner else ""
+    typer.echo(f"{action} requested for {run}{asked}: it finishes the current step, checkpoints and exits. "
+               f"Follow it with: classmill status {run}")
 
 
 def _init_distributed_from_torchrun() -> None:

@@ -8,16 +8,31 @@ import threading
 from pathlib import Path
 
 from classmill import atomic
+from classmill.errors import RunStateError
+from classmill.train.ownership import lock_is_held
+from classmill.train.run_dir import RunDirectory
 
 CONTROL_FILE = "control.json"
 ACTIONS = ("stop", "pause")
 
 
-def request(run_dir: Path, action: str) -> None:
-    """Ask the training process of `run_dir` to finish its current step, checkpoint and exit."""
+def request(run_dir: Path, action: str) -> dict:
+    """Ask the training process of `run_dir` to finish its current step, checkpoint and exit.
+
+    Refuses (RunStateError, writing nothing) a folder that holds no run or a run nothing is training;
+    returns the run's status, whose "owner" names the process asked.
+    """
     if action not in ACTIONS:
         raise ValueError(f"action must be one of {ACTIONS}")
-    atomic.write_json(Path(run_dir) / CONTROL_FILE, {"action": action})
+    run = RunDirectory(Path(run_dir))
+    run.require_run()
+    status = run.effective_status()
+    # A process still loading data or fitting the head holds the lock before it records "running".
+    if status["status"] != "running" and not lock_is_held(run.root):
+        raise RunStateError(f"{run.root} is not running (status: {status['status']}): there is nothing to "
+                            f"{action}. `classmill status {run.root}` says what to do next.")
+    atomic.write_json(run.root / CONTROL_FILE, {"action": action})
+    return status
 
 
 def read_request(run_dir: Path) -> str | None:

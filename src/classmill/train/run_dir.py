@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from classmill import atomic
+from classmill.errors import RunStateError
+from classmill.train.ownership import owner_alive
 
-STATUSES = ("created", "running", "paused", "stopped", "finished", "failed")
+# "interrupted": the process ended without a checkpoint at its stopping point (kill -9, crash, a
+# second Ctrl-C); a resume continues from the last checkpoint. Also what a stale "running" reads as.
+STATUSES = ("created", "running", "paused", "stopped", "interrupted", "finished", "failed")
+
+# The owner's heartbeat thread and its training thread both rewrite status.json; each
+# read-modify-write must see the other's result or a late heartbeat could undo "finished".
+_STATUS_WRITES = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -51,12 +61,46 @@ class RunDirectory:
     def status_file(self) -> Path:
         return self.root / "status.json"
 
+    def is_run(self) -> bool:
+        return self.config.is_file()
+
+    def require_run(self) -> None:
+        """Raise a RunStateError with the fix unless this folder holds a run (a config.yaml)."""
+        if self.is_run():
+            return
+        what = "does not exist" if not self.root.exists() else "is not a classmill run (it has no config.yaml)"
+        raise RunStateError(f"{self.root} {what}. Give the run folder a training wrote: the --out of "
+                            "`classmill train` (by default runs/<data>-<date>-<time>).")
+
     def status(self) -> dict:
+        """status.json as recorded; see effective_status() for what it means now."""
         try:
             return json.loads(self.status_file.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return {"status": "created"}
 
+    def effective_status(self) -> dict:
+        """status.json, with a "running" whose process is gone read as "interrupted"."""
+        status = self.status()
+        if status.get("status") == "running" and not owner_alive(self.root, status):
+            status = {**status, "status": "interrupted", "recorded_status": "running",
+                      "reason": "the training process ended without recording why (killed, crashed, or its "
+                                "machine restarted); a resume continues from the last checkpoint"}
+        return status
+
     def set_status(self, status: str, **details) -> None:
+        """Record `status` with `details`; the owner (pid, host, heartbeat) carries over unless given."""
         assert status in STATUSES
-        atomic.write_json(self.status_file, {"status": status, **details})
+
+        def replace(old: dict) -> dict:
+            owner = {"owner": old["owner"]} if "owner" in old and "owner" not in details else {}
+            return {"status": status, **details, **owner}
+
+        self.update_status(replace)
+
+    def update_status(self, change: Callable[[dict], dict | None]) -> None:
+        """Rewrite status.json as change(current) returns it; None leaves it alone."""
+        with _STATUS_WRITES:
+            new = change(self.status())
+            if new is not None:
+                atomic.write_json(self.status_file, new)

@@ -18,6 +18,7 @@ from classmill.train.checkpoint import load_checkpoint
 from classmill.train.config import TrainConfig
 from classmill.train.distributed import barrier as _barrier, is_main_process as _is_main_process
 from classmill.train.engine import Engine, EventCallback, RunResult, StopCheck, run_preprocess
+from classmill.train.ownership import owned_run
 from classmill.train.prepare import load_prepared, prepare_data
 from classmill.train.run_dir import RunDirectory
 
@@ -28,26 +29,29 @@ def train(config: TrainConfig, run_dir: str | Path, *, callbacks: tuple[EventCal
           should_stop: StopCheck | None = None) -> RunResult:
     """Start a new run in `run_dir` (which must not hold one already)."""
     run = RunDirectory(Path(run_dir))
-    if _is_main_process():
-        # Only rank 0 looks: the others would find the config.yaml it has just written.
-        prepare_data(config, run)  # checks the folder, options, model and data before writing anything
-        config.save(run.config)
-    _barrier()
-    return _run(config, run, load_prepared(run), state=None, callbacks=callbacks, should_stop=should_stop)
+    with owned_run(run, main=_is_main_process(), create=True) as owner:
+        if _is_main_process():
+            # Only rank 0 looks: the others would find the config.yaml it has just written.
+            prepare_data(config, run)  # checks the folder, options, model and data before writing anything
+            config.save(run.config)
+            owner.start(config)
+        _barrier()
+        return _run(config, run, load_prepared(run), state=None, callbacks=callbacks, should_stop=should_stop)
 
 
 def resume(run_dir: str | Path, *, callbacks: tuple[EventCallback, ...] = (),
            should_stop: StopCheck | None = None) -> RunResult:
     """Continue a paused, stopped or interrupted run from its last checkpoint."""
     run = RunDirectory(Path(run_dir))
-    if not run.config.exists():
-        raise RunStateError(f"{run.root} is not a classmill run (no config.yaml).")
-    if run.status().get("status") == "finished":
-        raise RunStateError(f"{run.root} has finished; add epochs with --extend N.")
-    config = TrainConfig.load(run.config)
-    state = load_checkpoint(run.last) if run.last.exists() else None
-    control.clear_request(run.root)
-    return _run(config, run, load_prepared(run), state=state, callbacks=callbacks, should_stop=should_stop)
+    run.require_run()
+    with owned_run(run, main=_is_main_process()) as owner:
+        if run.status().get("status") == "finished":
+            raise RunStateError(f"{run.root} has finished; add epochs with --extend N.")
+        config = TrainConfig.load(run.config)
+        state = load_checkpoint(run.last) if run.last.exists() else None
+        control.clear_request(run.root)
+        owner.start(config)
+        return _run(config, run, load_prepared(run), state=state, callbacks=callbacks, should_stop=should_stop)
 
 
 def extend(run_dir: str | Path, epochs: int, *, lr_scale: float = 0.3, callbacks: tuple[EventCallback, ...] = (),
@@ -56,21 +60,30 @@ def extend(run_dir: str | Path, epochs: int, *, lr_scale: float = 0.3, callbacks
     run = RunDirectory(Path(run_dir))
     if epochs <= 0:
         raise RunStateError("--extend needs a positive number of epochs.")
-    config = TrainConfig.load(run.config)
-    state = load_checkpoint(run.last)
-    done = int(state["epoch"])
-    if state["step"] != 0 or run.status().get("status") in ("paused", "stopped", "running"):
-        raise RunStateError(f"{run.root} has not finished; --resume it first, then extend it.")
-    kept = [seg for seg in config.schedule if seg[0] < done]  # none for a probe-only (0-epoch) run
-    if kept:
-        kept[-1][1] = min(kept[-1][1], done)
-    config.schedule = kept + [[done, done + epochs, config.lr * lr_scale]]
-    config.epochs = done + epochs
-    state["early_stopped"] = False
-    if _is_main_process():
-        config.save(run.config)
-    control.clear_request(run.root)
-    return _run(config, run, load_prepared(run), state=state, callbacks=callbacks, should_stop=should_stop)
+    run.require_run()
+    with owned_run(run, main=_is_main_process()) as owner:
+        if _is_main_process():  # only rank 0 looks: the others could read the "running" it is about to write
+            status = run.status().get("status")
+            status = "interrupted" if status == "running" else status  # we hold the lock: its owner is gone
+            if not run.last.exists() or status in ("paused", "stopped", "interrupted", "failed"):
+                raise RunStateError(f"{run.root} has not finished (status: {status}); continue it with "
+                                    f"`classmill train --resume {run.root}` first, then extend it.")
+        config = TrainConfig.load(run.config)
+        state = load_checkpoint(run.last)
+        done = int(state["epoch"])
+        if state["step"] != 0:
+            raise RunStateError(f"{run.root} has not finished; --resume it first, then extend it.")
+        kept = [seg for seg in config.schedule if seg[0] < done]  # none for a probe-only (0-epoch) run
+        if kept:
+            kept[-1][1] = min(kept[-1][1], done)
+        config.schedule = kept + [[done, done + epochs, config.lr * lr_scale]]
+        config.epochs = done + epochs
+        state["early_stopped"] = False
+        if _is_main_process():
+            config.save(run.config)
+        control.clear_request(run.root)
+        owner.start(config)
+        return _run(config, run, load_prepared(run), state=state, callbacks=callbacks, should_stop=should_stop)
 
 
 def _run(config: TrainConfig, run: RunDirectory, dataset, *, state: dict | None,
