@@ -223,4 +223,5 @@ def test_a_killed_training_reads_interrupted_in_status(tiny_csv, tiny_config, tm
     assert "interrupted (status.json says running, but its process is gone)" in shown.stdout
     assert f"classmill train --resume {run}" in shown.stdout and str(proc.pid) in shown.stdout
     as_json = json.loads(_cli("status", run, "--json").stdout)
-    assert as_json["status"] == "interrupted" and as_json["epochs"] == 50 and as_json["step"] >= 1
+    assert as_json["status"] == "interrupted" and as_json["epochs"] == 50
+    assert as_json["epoch"] >= 1 or as_json["step"] >= 1  # progress from events.jsonl, wherever the kill landed
