@@ -73,7 +73,7 @@ def test_no_test_split_writes_an_empty_test_list(tmp_path):
     data.split(tmp_path / "d", val=0.2, test=0, out=tmp_path / "o", policy=POLICY)
     assert (tmp_path / "o" / "test_list.txt").read_text() == ""
     assert (tmp_path / "o" / "labels.txt").read_text() == "a\nb\n"
-    back = data.load(tmp_path / "o", POLICY)
+    back = data.load(tmp_path / "o", POLICY, root=tmp_path / "d")
     assert back.counts("val") == {"a": 2, "b": 2}
 
 

@@ -16,6 +16,7 @@ from classmill.data.records import ERROR, WARNING, ImageRecord, Problem
 from classmill.data.report import DatasetReport
 from classmill.data.split import SplitResult, assign_splits, read_previous_assignments, write_split
 from classmill.errors import DatasetError
+from classmill.progress import ProgressCallback
 
 __all__ = [
     "Dataset", "DatasetPolicy", "DatasetReport", "ImageRecord", "Problem", "SplitResult",
@@ -23,9 +24,14 @@ __all__ = [
 ]
 
 
-def check(source: str | Path, policy: DatasetPolicy | None = None, *, extract_dir: Path | None = None) -> DatasetReport:
-    """Check a dataset against `policy` (default: the platform rules) and report every problem."""
-    return inspect(source, policy, extract_dir=extract_dir)
+def check(source: str | Path, policy: DatasetPolicy | None = None, *, extract_dir: Path | None = None,
+          root: str | Path | None = None, progress: ProgressCallback | None = None) -> DatasetReport:
+    """Check a dataset against `policy` (default: the platform rules) and report every problem.
+
+    root: the folder a CSV's or PaddleClas list's images must lie in (default: the list's own folder).
+    progress: called with classmill.progress events ("extract", "check").
+    """
+    return inspect(source, policy, extract_dir=extract_dir, root=Path(root) if root else None, progress=progress)
 
 
 def errors_message(report: DatasetReport, limit: int = 10) -> str:
@@ -38,9 +44,10 @@ def errors_message(report: DatasetReport, limit: int = 10) -> str:
 
 
 def load(source: str | Path, policy: DatasetPolicy | None = None, *, strict: bool = False,
-         extract_dir: Path | None = None) -> Dataset:
+         extract_dir: Path | None = None, root: str | Path | None = None,
+         progress: ProgressCallback | None = None) -> Dataset:
     """Load the usable images of a dataset. strict=True raises DatasetError if any rule fails."""
-    report = inspect(source, policy, extract_dir=extract_dir)
+    report = check(source, policy, extract_dir=extract_dir, root=root, progress=progress)
     if strict and not report.ok:
         raise DatasetError(errors_message(report))
     return report.dataset
