@@ -14,7 +14,7 @@ from classmill.data.dataset import Dataset
 from classmill.data.policy import DatasetPolicy
 from classmill.data.records import ERROR, WARNING, ImageRecord, Problem
 from classmill.data.report import DatasetReport
-from classmill.data.split import SplitResult, assign_splits, read_previous_assignments, write_split
+from classmill.data.split import SplitResult, assign_splits, previous_assignments_for, write_split
 from classmill.errors import DatasetError
 from classmill.progress import ProgressCallback
 
@@ -54,11 +54,17 @@ def load(source: str | Path, policy: DatasetPolicy | None = None, *, strict: boo
 
 
 def split(source: str | Path | Dataset, val: float = 0.2, test: float = 0.1, seed: int = 0,
-          out: str | Path | None = None, policy: DatasetPolicy | None = None) -> SplitResult:
-    """Stratified, seeded, stable split; with `out`, writes PaddleClas lists and keeps earlier assignments there."""
-    dataset = source if isinstance(source, Dataset) else load(source, policy)
+          out: str | Path | None = None, policy: DatasetPolicy | None = None, *, force: bool = False,
+          root: str | Path | None = None, progress: ProgressCallback | None = None) -> SplitResult:
+    """Stratified, seeded, stable split; with `out`, writes PaddleClas lists and keeps earlier assignments there.
+
+    Splitting into an `out` made with other val/test/seed raises ConfigError unless force=True,
+    which re-splits from scratch.
+    """
     out_dir = Path(out) if out is not None else None
-    previous = read_previous_assignments(out_dir) if out_dir else {}
+    # Before loading: a refused re-split should not first spend minutes checking every image.
+    previous = previous_assignments_for(out_dir, val, test, seed, force=force) if out_dir else {}
+    dataset = source if isinstance(source, Dataset) else load(source, policy, root=root, progress=progress)
     result = assign_splits(dataset, val, test, seed, previous)
     if out_dir is not None:
         write_split(result, out_dir, val=val, test=test, seed=seed)
