@@ -66,10 +66,15 @@ def inspect(source: str | Path, policy: DatasetPolicy | None = None, *, extract_
                 format=probe.format, mode=probe.mode, size_bytes=probe.size_bytes))
     records, duplicate_problems = _resolve_duplicates(records)
     problems.extend(duplicate_problems)
-    dataset = Dataset(source=read.source, kind=read.kind, classes=_class_names(read, records),
-                      records=records, ignored=read.ignored)
+    # A class whose name breaks labels.txt is not usable, like a broken file: even with
+    # --skip-invalid it must not reach training (it would fail only at export).
+    label_problems = _label_name_problems(_class_names(read, records), read.kind)
+    problems.extend(label_problems)
+    bad_labels = {p.label for p in label_problems}
+    records = [r for r in records if r.label not in bad_labels]
+    classes = [c for c in _class_names(read, records) if c not in bad_labels]
+    dataset = Dataset(source=read.source, kind=read.kind, classes=classes, records=records, ignored=read.ignored)
     problems.extend(_class_problems(dataset, policy))
-    problems.extend(_label_name_problems(dataset.classes, read.kind))
     return DatasetReport(dataset=dataset, problems=problems, policy=policy, files_checked=len(read.candidates),
                          seconds=time.perf_counter() - started)
 
