@@ -42,3 +42,29 @@ def test_split_command_writes_lists(tmp_path, shared_datasets):
     counts = json.loads(result.stdout)["counts"]
     assert counts["val"] == {"def_front": 60, "ok_front": 60}
     assert len((out / "train_list.txt").read_text().splitlines()) == 420
+
+
+def test_check_reports_progress_per_image_and_per_extracted_file(tmp_path, monkeypatch):
+    import zipfile
+
+    from classmill import data
+
+    monkeypatch.setenv("CLASSMILL_CACHE_DIR", str(tmp_path / "cache"))
+    files = make_class_folders(tmp_path / "d", {"a": 4, "b": 3})
+    events = []
+    data.check(tmp_path / "d", progress=events.append)
+    check = [e for e in events if e["phase"] == "check"]
+    assert check[0]["done"] == 0 and check[-1]["done"] == check[-1]["total"] == 7
+    with zipfile.ZipFile(tmp_path / "d.zip", "w") as zf:
+        for p in files:
+            zf.write(p, str(p.relative_to(tmp_path)))
+    events.clear()
+    data.check(tmp_path / "d.zip", progress=events.append)
+    assert [e["phase"] for e in events if e["done"] == e["total"]] == ["extract", "check"]
+
+
+def test_check_draws_progress_on_stderr_and_keeps_json_on_stdout(tmp_path):
+    make_class_folders(tmp_path / "d", {"a": 3, "b": 3})
+    result = runner.invoke(app, ["data", "check", str(tmp_path / "d"), "--json", "--min-images", "3"])
+    assert json.loads(result.stdout)["usable_images"] == 6
+    assert "checking images" in result.stderr and "6/6" in result.stderr
