@@ -52,9 +52,14 @@ def test_labels_txt_keeps_a_name_with_a_line_separator_whole_and_reports_it(tmp_
     root = tmp_path / "p"
     make_class_folders(root, {"a": 2, "b": 2})
     names = ["a\u0085x", "b"]
-    (root / "labels.txt").write_text(labels_to_text(names), encoding="utf-8")
+    (root / "labels.txt").write_text("".join(f"{n}\n" for n in names), encoding="utf-8")
     assert read_labels_file(root / "labels.txt") == names  # not three labels
     (root / "train_list.txt").write_text("".join(f"{lab}/{lab}_{i:03d}.jpg {n}\n"
                                                  for n, lab in enumerate("ab") for i in range(2)))
     errors = _label_errors(data.check(root, POLICY))
     assert set(errors) == {"a\u0085x"} and "labels.txt" in errors["a\u0085x"].fix
+
+
+def test_labels_txt_is_never_written_with_a_bad_name():
+    with pytest.raises(data.DatasetError, match="scratch "):
+        labels_to_text(["ok", "scratch "])

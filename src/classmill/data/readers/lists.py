@@ -6,9 +6,11 @@ import csv
 import re
 from pathlib import Path
 
+from classmill.data.labels import label_name_problem
 from classmill.data.readers.confine import PathOutsideRoot, confine, outside_root_problem
 from classmill.data.readers.folder import SPLIT_FOLDER_NAMES
 from classmill.data.records import ERROR, Candidate, Problem, ReadResult
+from classmill.errors import DatasetError
 
 PADDLE_LIST_FILES = {"train": "train_list.txt", "val": "val_list.txt", "test": "test_list.txt"}
 _CSV_PATH_HEADERS = {"path", "file", "filepath", "file_path", "image", "filename"}
@@ -18,7 +20,15 @@ _OUTSIDE_FIX = ("Write the path relative to the list file's folder and keep the 
 
 
 def labels_to_text(labels: list[str]) -> str:
-    """labels.txt as classmill writes it (splits, runs, bundles): one name per line, line number = id."""
+    """labels.txt as classmill writes it (splits, runs, bundles): one name per line, line number = id.
+
+    Refuses a name the label rule rejects: written anyway it would shift every id after it.
+    """
+    for name in labels:
+        reason = label_name_problem(name)
+        if reason:
+            raise DatasetError(f"label {name!r} {reason}, so labels.txt cannot hold it. Rename the class "
+                               "(run `classmill data check` on the dataset for the fix).")
     return "".join(f"{name}\n" for name in labels)
 
 
