@@ -132,3 +132,13 @@ def test_cli_refuses_a_resplit_without_force(tmp_path):
     assert _recorded(out)["val"] == 0.2
     assert runner.invoke(app, args + ["--val", "0.4", "--force"]).exit_code == 0
     assert _recorded(out)["val"] == 0.4
+
+
+def test_a_split_folder_read_as_a_dataset_says_which_root_to_name(tmp_path):
+    make_class_folders(tmp_path / "d", {"a": 5, "b": 5})
+    data.split(tmp_path / "d", val=0.2, test=0.2, out=tmp_path / "o", policy=POLICY)
+    refused = data.check(tmp_path / "o", POLICY)
+    outside = [p for p in refused.problems if p.rule == "path_outside_root"]
+    assert len(outside) == 10 and not refused.dataset.records
+    assert f"--root {(tmp_path / 'd').resolve()}" in outside[0].fix
+    assert data.check(tmp_path / "o", POLICY, root=tmp_path / "d").ok

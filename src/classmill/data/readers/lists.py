@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import csv
+import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from classmill.data.labels import label_name_problem
-from classmill.data.readers.confine import PathOutsideRoot, confine, outside_root_problem
+from classmill.data.readers.confine import RULE, PathOutsideRoot, confine, outside_root_problem
 from classmill.data.readers.folder import SPLIT_FOLDER_NAMES
 from classmill.data.records import ERROR, Candidate, Problem, ReadResult
 from classmill.errors import DatasetError
@@ -92,7 +94,26 @@ def read_paddle_lists(folder: Path, root: Path | None = None) -> ReadResult:
             label = labels[label_id] if labels is not None else str(label_id)
             _add_listed_file(result, root, folder, rel, label, split, where)
     result.candidates.sort(key=lambda c: (c.split or "", c.ref))
+    hint = _split_folder_hint(folder) if root == folder else None
+    if hint:
+        result.problems = [replace(p, fix=hint) if p.rule == RULE else p for p in result.problems]
     return result
+
+
+def _split_folder_hint(folder: Path) -> str | None:
+    """For a `classmill data split --out` folder, whose lists name the images beside it: the exact fix.
+
+    The manifest only shapes the advice; it never widens the root (a folder's files are the data's
+    author's, not the user's, to decide).
+    """
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        dataset = manifest.get("dataset") or {}
+        source = dataset.get("root") or manifest["source"]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return (f"This folder is a classmill split of {source}, whose images lie outside it: name that folder as the "
+            f"dataset root (`--root {source}`; Python: root=...).")
 
 
 def _add_listed_file(result: ReadResult, root: Path, base: Path, rel: str, label: str, split: str | None,
