@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from classmill.data.readers.folder import read_folder
-from classmill.data.readers.lists import has_paddle_lists, read_csv, read_paddle_lists
+from classmill.data.readers.lists import has_paddle_lists, read_csv, read_paddle_lists, with_split_folder_hint
 from classmill.data.readers.zip_archive import archive_root, extract_zip
 from classmill.data.records import ReadResult
 from classmill.errors import DatasetError
@@ -34,13 +34,18 @@ def read_source(source: str | Path, policy: DatasetPolicy, extract_dir: Path | N
         if suffix == ".csv":
             return read_csv(path, root)
         if suffix == ".txt" and has_paddle_lists(path.parent):
-            return read_paddle_lists(path.parent, root)
+            return _read_lists_on_disk(path.parent, root)
         raise DatasetError(f"{path}: cannot read a dataset from a {suffix or 'extension-less'} file. "
                            "Give a folder with one sub-folder per class, a .zip of it, a CSV (path,label[,split]) "
                            "or a folder with PaddleClas labels.txt + train_list.txt.")
     if has_paddle_lists(path):
-        return read_paddle_lists(path, root)
+        return _read_lists_on_disk(path, root)
     return read_folder(path)
+
+
+def _read_lists_on_disk(folder: Path, root: Path | None) -> ReadResult:
+    result = read_paddle_lists(folder, root)
+    return result if root is not None else with_split_folder_hint(result, folder.resolve())
 
 
 def _read_zip(zip_path: Path, policy: DatasetPolicy, extract_dir: Path | None,

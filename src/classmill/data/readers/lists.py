@@ -94,18 +94,20 @@ def read_paddle_lists(folder: Path, root: Path | None = None) -> ReadResult:
             label = labels[label_id] if labels is not None else str(label_id)
             _add_listed_file(result, root, folder, rel, label, split, where)
     result.candidates.sort(key=lambda c: (c.split or "", c.ref))
-    hint = _split_folder_hint(folder) if root == folder else None
+    return result
+
+
+def with_split_folder_hint(result: ReadResult, folder: Path) -> ReadResult:
+    """For a `classmill data split --out` folder on disk, whose lists name the images beside it: say
+    exactly which root admits them. The manifest only shapes the advice; it never widens the root
+    (a folder's files are for the data's author, not the user, to decide)."""
+    hint = _split_folder_hint(folder)
     if hint:
         result.problems = [replace(p, fix=hint) if p.rule == RULE else p for p in result.problems]
     return result
 
 
 def _split_folder_hint(folder: Path) -> str | None:
-    """For a `classmill data split --out` folder, whose lists name the images beside it: the exact fix.
-
-    The manifest only shapes the advice; it never widens the root (a folder's files are the data's
-    author's, not the user's, to decide).
-    """
     try:
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
         dataset = manifest.get("dataset") or {}
