@@ -5,11 +5,12 @@ depthwise convolutions see 2x2 maps), and the export tests need INT8. The frozen
 training to a second; parity does not depend on how well the head learned.
 """
 
-import csv
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
+
+from support.images import csv_of_copies
 
 TINY_CLASSES = ("airplane", "automobile", "bird")
 
@@ -24,12 +25,7 @@ def tiny_run(shared_datasets, tmp_path_factory) -> Path:
     from classmill.train import resolve_config, train
 
     root = tmp_path_factory.mktemp("cli-run")
-    data = root / "tiny.csv"
-    with open(data, "w", newline="") as fh:
-        writer = csv.writer(fh)
-        for label in TINY_CLASSES:
-            for image in sorted((shared_datasets / "cifar10-mini" / label).iterdir())[:20]:
-                writer.writerow([str(image), label])
+    data = csv_of_copies(shared_datasets / "cifar10-mini", TINY_CLASSES, 20, root, "tiny.csv")
     config = resolve_config("balanced", data=str(data), image_size=48, batch_size=8, epochs=2, warmup_epochs=0.0,
                             workers=2, freeze="backbone")
     result = train(config, root / "run")

@@ -11,6 +11,7 @@ from classmill.infer import Predictor, read_bundle
 from classmill.train import resolve_config, train
 from classmill.train.prepare import load_prepared
 from classmill.train.run_dir import RunDirectory
+from support.images import csv_of_copies
 
 pytestmark = pytest.mark.slow
 
@@ -49,9 +50,7 @@ def test_int8_keeps_accuracy_within_one_point_on_casting(shared_datasets, tmp_pa
 def test_int8_at_32_px_exports_and_predicts(shared_datasets, tmp_path):
     # At 32 px the last stages' maps are 2x2 and 1x1: the smallest size where TF-"same" padding
     # (folded into constants at export) still has to come out right for the quantised convs.
-    data = tmp_path / "d.csv"
-    data.write_text("".join(f"{p},{label}\n" for label in ("cat", "dog")
-                            for p in sorted((shared_datasets / "cifar10-mini" / label).iterdir())[:20]))
+    data = csv_of_copies(shared_datasets / "cifar10-mini", ("cat", "dog"), 20, tmp_path, "d.csv")
     train(resolve_config("fast", data=str(data), image_size=32), tmp_path / "run")
     info = export_run(tmp_path / "run", tmp_path / "m.cmb", int8=True)
     evaluation = read_bundle(info.path).metadata["formats"]["onnx-int8"]["eval"]

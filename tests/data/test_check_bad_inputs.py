@@ -10,6 +10,7 @@ from PIL import Image
 
 from classmill import data
 from classmill.data import DatasetPolicy
+from classmill.data.readers.zip_safety import ArchiveLimits
 from classmill.errors import DatasetError
 from classmill.image import open_rgb
 from support.images import exif_rotated_jpeg, huge_png, jpeg_bytes, make_class_folders, noise, save
@@ -31,8 +32,8 @@ def messy_dataset(tmp_path):
     bad["not_an_image"].write_text("this is a text file, not a photo")
     bad["decompression_bomb"] = huge_png(root / "ng" / "huge.png")
     outside = save(noise(seed=5), tmp_path / "outside.jpg")
-    bad["symlink_outside_root"] = root / "ok" / "link.jpg"
-    os.symlink(outside, bad["symlink_outside_root"])
+    bad["path_outside_root"] = root / "ok" / "link.jpg"
+    os.symlink(outside, bad["path_outside_root"])
     # The same bytes under two labels: which is right?
     dup_bytes = jpeg_bytes(noise((50, 50), seed=1234))
     conflict_a, conflict_b = root / "ok" / "dup.jpg", root / "ng" / "dup copy.jpg"
@@ -138,7 +139,7 @@ def test_zip_bomb_is_refused_before_filling_the_disk(tmp_path):
     zpath = tmp_path / "bomb.zip"
     with zipfile.ZipFile(zpath, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("a/zeros.jpg", b"\x00" * (50 * 2**20))
-    policy = DatasetPolicy(max_archive_bytes=10 * 2**20)
+    policy = DatasetPolicy(archive=ArchiveLimits(max_total_bytes=10 * 2**20))
     with pytest.raises(DatasetError, match="zip bomb"):
         data.check(zpath, policy, extract_dir=tmp_path / "x")
     assert not (tmp_path / "x").exists()
@@ -156,7 +157,7 @@ def test_zip_whose_declared_sizes_lie_is_stopped_while_extracting(tmp_path):
     zpath.write_bytes(bytes(raw))
     # The declared 100 bytes pass the size limit; extraction must still never write the 8 MB.
     with pytest.raises(DatasetError, match="damaged|zip bomb"):
-        data.check(zpath, DatasetPolicy(max_archive_bytes=2 * 2**20), extract_dir=tmp_path / "x")
+        data.check(zpath, DatasetPolicy(archive=ArchiveLimits(max_total_bytes=2 * 2**20)), extract_dir=tmp_path / "x")
     assert not (tmp_path / "x").exists()
 
 
@@ -166,7 +167,7 @@ def test_zip_entry_count_limit(tmp_path):
         for i in range(30):
             zf.writestr(f"a/{i}.txt", b"x")
     with pytest.raises(DatasetError, match="entries"):
-        data.check(zpath, DatasetPolicy(max_archive_entries=10), extract_dir=tmp_path / "x")
+        data.check(zpath, DatasetPolicy(archive=ArchiveLimits(max_entries=10)), extract_dir=tmp_path / "x")
 
 
 def test_not_a_zip_is_a_clear_error(tmp_path):

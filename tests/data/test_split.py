@@ -1,7 +1,11 @@
+import json
 import math
 import shutil
 
+import pytest
+
 from classmill import data
+from classmill.errors import ConfigError
 from classmill.data.split import split_quotas
 from support.images import make_class_folders
 
@@ -73,7 +77,7 @@ def test_no_test_split_writes_an_empty_test_list(tmp_path):
     data.split(tmp_path / "d", val=0.2, test=0, out=tmp_path / "o", policy=POLICY)
     assert (tmp_path / "o" / "test_list.txt").read_text() == ""
     assert (tmp_path / "o" / "labels.txt").read_text() == "a\nb\n"
-    back = data.load(tmp_path / "o", POLICY)
+    back = data.load(tmp_path / "o", POLICY, root=tmp_path / "d")
     assert back.counts("val") == {"a": 2, "b": 2}
 
 
@@ -85,3 +89,56 @@ def test_quotas():
             assert q["val"] >= 1 and q["test"] >= 1 and q["train"] >= 1
             assert abs(q["val"] - n * 0.2) <= 1 and abs(q["test"] - n * 0.1) <= 1
     assert math.isclose(sum(split_quotas(1000, 0.2, 0.1).values()), 1000)
+
+
+def _recorded(out):
+    return json.loads((out / "manifest.json").read_text())["split"]
+
+
+@pytest.mark.parametrize("change", [{"val": 0.3}, {"test": 0.0}, {"seed": 5}])
+def test_resplitting_with_other_settings_is_refused_and_records_nothing(tmp_path, change):
+    make_class_folders(tmp_path / "d", {"a": 20, "b": 20})
+    out = tmp_path / "split"
+    data.split(tmp_path / "d", val=0.2, test=0.1, seed=0, out=out, policy=POLICY)
+    before = (out / "manifest.json").read_bytes(), (out / "val_list.txt").read_bytes()
+    asked = {"val": 0.2, "test": 0.1, "seed": 0, **change}
+    with pytest.raises(ConfigError, match=r"--val 0.2, --test 0.1, --seed 0.*--force"):
+        data.split(tmp_path / "d", out=out, policy=POLICY, **asked)
+    assert ((out / "manifest.json").read_bytes(), (out / "val_list.txt").read_bytes()) == before
+
+
+def test_force_resplits_and_records_what_it_applied(tmp_path):
+    make_class_folders(tmp_path / "d", {"a": 20, "b": 20})
+    out = tmp_path / "split"
+    data.split(tmp_path / "d", val=0.2, test=0.1, seed=0, out=out, policy=POLICY)
+    result = data.split(tmp_path / "d", val=0.5, test=0.0, seed=0, out=out, policy=POLICY, force=True)
+    assert result.kept == 0
+    assert result.dataset.counts("val") == {"a": 10, "b": 10} and result.dataset.counts("test") == {"a": 0, "b": 0}
+    assert _recorded(out) == {"val": 0.5, "test": 0.0, "seed": 0}
+
+
+def test_cli_refuses_a_resplit_without_force(tmp_path):
+    from typer.testing import CliRunner
+
+    from classmill.cli import app
+
+    make_class_folders(tmp_path / "d", {"a": 20, "b": 20})
+    out = tmp_path / "split"
+    args = ["data", "split", str(tmp_path / "d"), "--out", str(out)]
+    runner = CliRunner()
+    assert runner.invoke(app, args).exit_code == 0
+    refused = runner.invoke(app, args + ["--val", "0.4"])
+    assert isinstance(refused.exception, ConfigError) and "--force" in str(refused.exception)  # main() prints it
+    assert _recorded(out)["val"] == 0.2
+    assert runner.invoke(app, args + ["--val", "0.4", "--force"]).exit_code == 0
+    assert _recorded(out)["val"] == 0.4
+
+
+def test_a_split_folder_read_as_a_dataset_says_which_root_to_name(tmp_path):
+    make_class_folders(tmp_path / "d", {"a": 5, "b": 5})
+    data.split(tmp_path / "d", val=0.2, test=0.2, out=tmp_path / "o", policy=POLICY)
+    refused = data.check(tmp_path / "o", POLICY)
+    outside = [p for p in refused.problems if p.rule == "path_outside_root"]
+    assert len(outside) == 10 and not refused.dataset.records
+    assert f"--root {(tmp_path / 'd').resolve()}" in outside[0].fix
+    assert data.check(tmp_path / "o", POLICY, root=tmp_path / "d").ok

@@ -1,6 +1,5 @@
 """End to end: a tiny trained run on cifar10-mini, evaluated through the CLI."""
 
-import csv
 import json
 import shutil
 from pathlib import Path
@@ -11,6 +10,7 @@ from typer.testing import CliRunner
 from classmill.cli import app
 from classmill.evaluate.run import evaluate
 from classmill.train import resolve_config, train
+from support.images import csv_of_copies
 
 runner = CliRunner()
 
@@ -18,12 +18,7 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def tiny_run(shared_datasets, tmp_path_factory):
     root = tmp_path_factory.mktemp("evalrun")
-    data = root / "data.csv"
-    with open(data, "w", newline="") as fh:
-        w = csv.writer(fh)
-        for label in ("cat", "dog", "frog", "ship"):
-            for img in sorted((shared_datasets / "cifar10-mini" / label).iterdir())[:25]:
-                w.writerow([str(img), label])
+    data = csv_of_copies(shared_datasets / "cifar10-mini", ("cat", "dog", "frog", "ship"), 25, root)
     config = resolve_config("balanced", data=str(data), image_size=32, batch_size=16, epochs=2, warmup_epochs=0.0,
                             val=0.4)
     train(config, root / "run")

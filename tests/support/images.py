@@ -61,3 +61,21 @@ def huge_png(path: Path, side: int = 20000) -> Path:
     ihdr = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
     return path
+
+
+def csv_of_copies(source: Path, classes, per_class: int, folder: Path, name: str = "data.csv") -> Path:
+    """A `path,label` CSV of the first `per_class` images of each class of `source`, copied beside it.
+
+    Copied, not pointed at: a CSV's paths must stay inside its own folder (paths leaving it are refused).
+    """
+    import shutil
+
+    rows = []
+    for label in classes:
+        for image in sorted((source / label).iterdir())[:per_class]:
+            (folder / label).mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(image, folder / label / image.name)
+            rows.append(f"{label}/{image.name},{label}\n")
+    path = folder / name
+    path.write_text("".join(rows), encoding="utf-8")
+    return path

@@ -9,9 +9,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from classmill.commands.progress_display import PhaseBars
 from classmill.data.report import DatasetReport
 
 _MAX_SHOWN_PER_RULE = 20
+_ROOT_HELP = ("CSV / PaddleClas lists on disk: the folder their images must lie in (default: the list's own "
+              "folder). Paths leaving it are refused.")
 
 data_app = typer.Typer(no_args_is_help=True, help="Check and split datasets.")
 
@@ -73,11 +76,14 @@ def check_command(
     min_images: int = typer.Option(None, "--min-images", help="Minimum images per class (default 20)."),
     max_file_mb: float = typer.Option(None, "--max-file-mb", help="Largest accepted file in MB (default 4)."),
     allow_tiff: bool = typer.Option(False, "--allow-tiff", help="Accept TIFF (allowed for testing images)."),
+    root: Path = typer.Option(None, "--root", help=_ROOT_HELP),
 ) -> None:
     """Check a dataset against the platform rules; exit code 1 when there are errors."""
     from classmill.data import check
 
-    report = check(path, _policy(deep, min_images, max_file_mb, allow_tiff))
+    # Progress goes to stderr, so --json's stdout stays one JSON document.
+    with PhaseBars() as bars:
+        report = check(path, _policy(deep, min_images, max_file_mb, allow_tiff), root=root, progress=bars)
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:
@@ -93,11 +99,15 @@ def split_command(
     test: float = typer.Option(0.1, "--test", help="Fraction of each class for testing (0 = no test split)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the content hash that orders images."),
     as_json: bool = typer.Option(False, "--json", help="Print counts as JSON."),
+    force: bool = typer.Option(False, "--force", help="Re-split from scratch when --out holds a split made with "
+                               "other --val/--test/--seed (images may change splits)."),
+    root: Path = typer.Option(None, "--root", help=_ROOT_HELP),
 ) -> None:
     """Stratified, stable split: existing assignments in --out are kept when images are added."""
     from classmill.data import split
 
-    result = split(path, val=val, test=test, seed=seed, out=out)
+    with PhaseBars() as bars:
+        result = split(path, val=val, test=test, seed=seed, out=out, force=force, root=root, progress=bars)
     counts = result.counts()
     if as_json:
         typer.echo(json.dumps({"out": str(out), "kept": result.kept, "counts": counts,

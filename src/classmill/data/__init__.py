@@ -14,8 +14,9 @@ from classmill.data.dataset import Dataset
 from classmill.data.policy import DatasetPolicy
 from classmill.data.records import ERROR, WARNING, ImageRecord, Problem
 from classmill.data.report import DatasetReport
-from classmill.data.split import SplitResult, assign_splits, read_previous_assignments, write_split
+from classmill.data.split import SplitResult, assign_splits, previous_assignments_for, write_split
 from classmill.errors import DatasetError
+from classmill.progress import ProgressCallback
 
 __all__ = [
     "Dataset", "DatasetPolicy", "DatasetReport", "ImageRecord", "Problem", "SplitResult",
@@ -23,9 +24,14 @@ __all__ = [
 ]
 
 
-def check(source: str | Path, policy: DatasetPolicy | None = None, *, extract_dir: Path | None = None) -> DatasetReport:
-    """Check a dataset against `policy` (default: the platform rules) and report every problem."""
-    return inspect(source, policy, extract_dir=extract_dir)
+def check(source: str | Path, policy: DatasetPolicy | None = None, *, extract_dir: Path | None = None,
+          root: str | Path | None = None, progress: ProgressCallback | None = None) -> DatasetReport:
+    """Check a dataset against `policy` (default: the platform rules) and report every problem.
+
+    root: the folder a CSV's or PaddleClas list's images must lie in (default: the list's own folder).
+    progress: called with classmill.progress events ("extract", "check").
+    """
+    return inspect(source, policy, extract_dir=extract_dir, root=Path(root) if root else None, progress=progress)
 
 
 def errors_message(report: DatasetReport, limit: int = 10) -> str:
@@ -38,20 +44,27 @@ def errors_message(report: DatasetReport, limit: int = 10) -> str:
 
 
 def load(source: str | Path, policy: DatasetPolicy | None = None, *, strict: bool = False,
-         extract_dir: Path | None = None) -> Dataset:
+         extract_dir: Path | None = None, root: str | Path | None = None,
+         progress: ProgressCallback | None = None) -> Dataset:
     """Load the usable images of a dataset. strict=True raises DatasetError if any rule fails."""
-    report = inspect(source, policy, extract_dir=extract_dir)
+    report = check(source, policy, extract_dir=extract_dir, root=root, progress=progress)
     if strict and not report.ok:
         raise DatasetError(errors_message(report))
     return report.dataset
 
 
 def split(source: str | Path | Dataset, val: float = 0.2, test: float = 0.1, seed: int = 0,
-          out: str | Path | None = None, policy: DatasetPolicy | None = None) -> SplitResult:
-    """Stratified, seeded, stable split; with `out`, writes PaddleClas lists and keeps earlier assignments there."""
-    dataset = source if isinstance(source, Dataset) else load(source, policy)
+          out: str | Path | None = None, policy: DatasetPolicy | None = None, *, force: bool = False,
+          root: str | Path | None = None, progress: ProgressCallback | None = None) -> SplitResult:
+    """Stratified, seeded, stable split; with `out`, writes PaddleClas lists and keeps earlier assignments there.
+
+    Splitting into an `out` made with other val/test/seed raises ConfigError unless force=True,
+    which re-splits from scratch.
+    """
     out_dir = Path(out) if out is not None else None
-    previous = read_previous_assignments(out_dir) if out_dir else {}
+    # Before loading: a refused re-split should not first spend minutes checking every image.
+    previous = previous_assignments_for(out_dir, val, test, seed, force=force) if out_dir else {}
+    dataset = source if isinstance(source, Dataset) else load(source, policy, root=root, progress=progress)
     result = assign_splits(dataset, val, test, seed, previous)
     if out_dir is not None:
         write_split(result, out_dir, val=val, test=test, seed=seed)

@@ -8,11 +8,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from classmill.data.dataset import Dataset
+from classmill.data.labels import label_name_problem, suggested_label
 from classmill.data.policy import EXTENSION_FORMATS, DatasetPolicy
 from classmill.data.probe import ProbeResult, probe_file
 from classmill.data.readers import read_source
 from classmill.data.records import ERROR, WARNING, Candidate, ImageRecord, Problem, ReadResult
 from classmill.data.report import DatasetReport
+from classmill.progress import PhaseProgress, ProgressCallback
 
 # What to tell the user for each way a file can fail to be an image.
 _PROBE_FIXES = {
@@ -27,11 +29,15 @@ _PROBE_FIXES = {
 
 
 def inspect(source: str | Path, policy: DatasetPolicy | None = None, *, extract_dir: Path | None = None,
-            workers: int = 8) -> DatasetReport:
-    """Read `source` with the right reader, check every file and class, return the full report."""
+            root: Path | None = None, workers: int = 8, progress: ProgressCallback | None = None) -> DatasetReport:
+    """Read `source` with the right reader, check every file and class, return the full report.
+
+    root: the folder a CSV's or list's images must lie in (default: the list's folder).
+    progress: receives "extract" (zips) and "check" progress events.
+    """
     policy = policy or DatasetPolicy()
     started = time.perf_counter()
-    read = read_source(source, policy, extract_dir)
+    read = read_source(source, policy, extract_dir, root=root, progress=progress)
     problems = list(read.problems)
     to_probe: list[Candidate] = []
     for cand in read.candidates:
@@ -44,9 +50,13 @@ def inspect(source: str | Path, policy: DatasetPolicy | None = None, *, extract_
         else:
             to_probe.append(cand)
     # Reading + hashing releases the GIL; threads keep the disk and both cores busy.
+    meter = PhaseProgress("check", len(to_probe), progress)
+    probes: list[ProbeResult] = []
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        probes = list(pool.map(lambda c: probe_file(c.path, deep=policy.deep, max_file_bytes=policy.max_file_bytes,
-                                                    max_pixels=policy.max_pixels), to_probe))
+        for probe in pool.map(lambda c: probe_file(c.path, deep=policy.deep, max_file_bytes=policy.max_file_bytes,
+                                                   max_pixels=policy.max_pixels), to_probe):
+            probes.append(probe)
+            meter.advance()
     records: list[ImageRecord] = []
     for cand, probe in zip(to_probe, probes):
         file_problems = _file_problems(cand, probe, policy)
@@ -58,11 +68,39 @@ def inspect(source: str | Path, policy: DatasetPolicy | None = None, *, extract_
                 format=probe.format, mode=probe.mode, size_bytes=probe.size_bytes))
     records, duplicate_problems = _resolve_duplicates(records)
     problems.extend(duplicate_problems)
-    dataset = Dataset(source=read.source, kind=read.kind, classes=_class_names(read, records),
-                      records=records, ignored=read.ignored)
+    # A class whose name breaks labels.txt is not usable, like a broken file: even with
+    # --skip-invalid it must not reach training (it would fail only at export).
+    label_problems = _label_name_problems(_class_names(read, records), read.kind)
+    problems.extend(label_problems)
+    bad_labels = {p.label for p in label_problems}
+    records = [r for r in records if r.label not in bad_labels]
+    classes = [c for c in _class_names(read, records) if c not in bad_labels]
+    dataset = Dataset(source=read.source, kind=read.kind, classes=classes, records=records, ignored=read.ignored)
     problems.extend(_class_problems(dataset, policy))
     return DatasetReport(dataset=dataset, problems=problems, policy=policy, files_checked=len(read.candidates),
                          seconds=time.perf_counter() - started)
+
+
+_LABEL_FIXES = {
+    "folder": "Rename the class folder",
+    "csv": "Fix the label in the CSV",
+    "paddleclas": "Fix the name in labels.txt",
+}
+
+
+def _label_name_problems(classes: list[str], kind: str) -> list[Problem]:
+    base = kind.removeprefix("zip/").removesuffix("-splits")
+    fix = _LABEL_FIXES.get(base, "Rename the class")
+    problems = []
+    for label in classes:
+        reason = label_name_problem(label)
+        if reason:
+            suggestion = suggested_label(label)
+            to = f" to {suggestion!r}" if suggestion else ""
+            problems.append(Problem(
+                "bad_label_name", ERROR, f"label {label!r} {reason}; labels.txt, exports and reports cannot hold it",
+                f"{fix}{to}: no leading/trailing spaces, line breaks, control characters or slashes.", label=label))
+    return problems
 
 
 def _class_names(read: ReadResult, records: list[ImageRecord]) -> list[str]:

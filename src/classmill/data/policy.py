@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 
+from classmill.data.readers.zip_safety import ArchiveLimits
 from classmill.image import DEFAULT_MAX_PIXELS
 
 TRAINING_FORMATS = frozenset({"jpg", "jpeg", "png", "bmp"})
@@ -29,9 +30,8 @@ class DatasetPolicy:
     min_images_per_class: int = 20
     recommended_images_per_class: int = 100
     max_class_share: float = 0.70  # a class above this share of all images is an imbalance warning
-    # Zip limits: an archive must not be able to fill the disk.
-    max_archive_bytes: int = 20 * 1024**3
-    max_archive_entries: int = 200_000
+    # An archive must not be able to fill the disk: the one set of zip limits, shared with predict/serve.
+    archive: ArchiveLimits = ArchiveLimits()
     deep: bool = False  # decode every pixel instead of trusting headers + end markers
 
     @classmethod

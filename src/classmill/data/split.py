@@ -113,6 +113,31 @@ def read_previous_assignments(out_dir: Path) -> dict[str, str]:
     return {r["content_hash"]: r["split"] for r in manifest.get("records", []) if r.get("split")}
 
 
+def previous_assignments_for(out_dir: Path, val: float, test: float, seed: int, *, force: bool = False) -> dict[str, str]:
+    """The assignments to keep when splitting into `out_dir` again with these settings.
+
+    Kept assignments are only right for the settings that made them: with other fractions or
+    another seed the folder would keep the old split while recording the new settings. So that is
+    refused, unless `force` asks for a fresh split (then nothing is kept).
+    """
+    if force:
+        return {}
+    previous = read_previous_assignments(out_dir)
+    if not previous:
+        return {}
+    manifest = json.loads((out_dir / MANIFEST_NAME).read_text(encoding="utf-8"))
+    recorded = manifest.get("split") or {}
+    asked = {"val": val, "test": test, "seed": seed}
+    if all(k in recorded for k in asked) and all(recorded[k] == v for k, v in asked.items()):
+        return previous
+    was = ", ".join(f"--{k} {recorded[k]}" for k in asked if k in recorded) or "unknown settings"
+    raise ConfigError(
+        f"{out_dir} already holds a split made with {was}; you asked for --val {val} --test {test} --seed {seed}. "
+        f"Splitting again there keeps every image where it was, so the new settings would not apply. "
+        f"Write to another --out folder, repeat the recorded settings to add new images, or pass --force "
+        f"to re-split from scratch (images may change splits).")
+
+
 def write_split(result: SplitResult, out_dir: Path, *, val: float, test: float, seed: int,
                 source_given: str | None = None) -> None:
     """Write PaddleClas-compatible labels.txt and *_list.txt (paths relative to out_dir) + manifest.json.

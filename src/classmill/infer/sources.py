@@ -9,20 +9,14 @@ from pathlib import Path, PurePosixPath
 from typing import Callable
 
 from classmill.data.ignore import is_ignored
-from classmill.data.readers.zip_archive import unsafe_reason
+from classmill.data.readers.zip_safety import ArchiveError, ArchiveLimits, open_archive, scan_archive
 from classmill.errors import UserError
+
+__all__ = ["IMAGE_SUFFIXES", "ArchiveError", "ArchiveLimits", "InputItem", "InputSet", "collect_inputs", "is_image_name", "zip_inputs"]
 
 IMAGE_SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".jfif", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm"}
 )
-# Defaults sized for "a few thousand photos"; a zip claiming more is more likely a zip bomb.
-MAX_ZIP_ENTRIES = 100_000
-MAX_ZIP_TOTAL_BYTES = 8 * 1024**3
-MAX_ZIP_ENTRY_BYTES = 256 * 1024**2
-
-
-class ArchiveError(UserError):
-    """A zip input is damaged or unsafe to unpack."""
 
 
 @dataclass(frozen=True)
@@ -52,7 +46,7 @@ def is_image_name(name: str) -> bool:
     return PurePosixPath(name).suffix.lower() in IMAGE_SUFFIXES
 
 
-def collect_inputs(input_path: Path, *, exclude: Path | None = None, **zip_limits: int) -> InputSet:
+def collect_inputs(input_path: Path, *, exclude: Path | None = None, **zip_limits) -> InputSet:
     """Enumerate the images under `input_path` (image file, folder, or .zip), sorted by name.
 
     exclude: a folder inside input_path to leave out (the output folder, so reruns never
@@ -87,51 +81,34 @@ def _folder_inputs(root: Path, exclude: Path | None) -> InputSet:
     return InputSet(items, skipped)
 
 
-def check_member(info: zipfile.ZipInfo) -> None:
-    """Refuse entries that could write or read outside the archive (same rules as dataset zips)."""
-    reason = unsafe_reason(info.filename, info)
-    if reason:
-        raise ArchiveError(f"zip entry {info.filename!r} {reason}; rebuild the zip from the plain image files.")
-
-
 def zip_inputs(
     path: Path,
     *,
-    max_entries: int = MAX_ZIP_ENTRIES,
-    max_total_bytes: int = MAX_ZIP_TOTAL_BYTES,
-    max_entry_bytes: int = MAX_ZIP_ENTRY_BYTES,
+    limits: ArchiveLimits | None = None,
+    max_entries: int | None = None,
+    max_total_bytes: int | None = None,
+    max_entry_bytes: int | None = None,
 ) -> InputSet:
-    """Validate a zip up front (whole archive is refused if any entry is unsafe) and list its images."""
+    """Validate a zip up front (the whole archive is refused if any entry is unsafe) and list its images.
+
+    limits: default ArchiveLimits(), the same limits as dataset zips; max_*: override one of them.
+    """
+    limits = (limits or ArchiveLimits()).with_overrides(
+        max_entries=max_entries, max_total_bytes=max_total_bytes, max_entry_bytes=max_entry_bytes)
+    zf = open_archive(path)
     try:
-        zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise ArchiveError(f"{path.name}: not a readable zip file ({exc}). Re-create the zip.") from exc
-    try:
-        return _validated_zip_inputs(path, zf, max_entries, max_total_bytes, max_entry_bytes)
+        return _validated_zip_inputs(path, zf, limits)
     except BaseException:
         zf.close()
         raise
 
 
-def _validated_zip_inputs(
-    path: Path, zf: zipfile.ZipFile, max_entries: int, max_total_bytes: int, max_entry_bytes: int
-) -> InputSet:
-    infos = zf.infolist()
-    if len(infos) > max_entries:
-        raise ArchiveError(f"{path.name}: {len(infos)} entries; at most {max_entries} allowed. Split the zip.")
-    total = 0
-    for info in infos:
-        check_member(info)
-        total += info.file_size
-        if info.file_size > max_entry_bytes:
-            raise ArchiveError(
-                f"zip entry {info.filename!r} unpacks to {info.file_size} bytes; "
-                f"at most {max_entry_bytes} allowed per file. Shrink or remove it."
-            )
-    if total > max_total_bytes:
-        raise ArchiveError(
-            f"{path.name}: unpacks to {total} bytes; at most {max_total_bytes} allowed. Split the zip."
-        )
+def _validated_zip_inputs(path: Path, zf: zipfile.ZipFile, limits: ArchiveLimits) -> InputSet:
+    listing = scan_archive(zf, path, limits)
+    if listing.errors:
+        first = listing.errors[0]
+        more = f" ({len(listing.errors) - 1} more entries like it)" if len(listing.errors) > 1 else ""
+        raise ArchiveError(f"{first.message}{more}; the archive was refused. {first.fix}")
     # ZipFile shares one file handle; concurrent decoders take turns reading.
     lock = threading.Lock()
 
@@ -139,16 +116,16 @@ def _validated_zip_inputs(
         def read() -> bytes:
             with lock, zf.open(info) as fh:
                 # zipfile stops at the declared size, so a lying header cannot inflate past it.
-                return fh.read(max_entry_bytes + 1)
+                return fh.read(limits.max_entry_bytes + 1)
 
         return read
 
     items, skipped = [], []
-    for info in sorted(infos, key=lambda i: i.filename):
-        if info.is_dir() or is_ignored(tuple(PurePosixPath(info.filename).parts)):
+    for member in sorted(listing.members, key=lambda m: m.name):
+        if is_ignored(member.parts):
             continue
-        if is_image_name(info.filename):
-            items.append(InputItem(info.filename, reader(info)))
+        if is_image_name(member.name):
+            items.append(InputItem(member.name, reader(member.info)))
         else:
-            skipped.append(info.filename)
+            skipped.append(member.name)
     return InputSet(items, skipped, zf.close)

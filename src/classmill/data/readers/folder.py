@@ -7,7 +7,10 @@ from collections import Counter
 from pathlib import Path
 
 from classmill.data.ignore import is_ignored
+from classmill.data.readers.confine import PathOutsideRoot, confine, outside_root_problem
 from classmill.data.records import ERROR, WARNING, Candidate, Problem, ReadResult
+
+_LINK_FIX = "Copy the real image into the dataset folder instead of linking to it."
 
 # Folder names that mean "this level is a split, the class folders are below it".
 SPLIT_FOLDER_NAMES = {"train": "train", "val": "val", "valid": "val", "validation": "val", "test": "test"}
@@ -56,9 +59,10 @@ def _read_class_folders(root: Path, class_root: Path, split: str | None, result:
                 result.ignored.append(ref)
                 continue
             if path.is_symlink():
-                target = path.resolve()
-                if not target.is_relative_to(root):
-                    _report_symlink(root, path, result)
+                try:
+                    target = confine(root, ref)
+                except PathOutsideRoot as exc:
+                    result.problems.append(outside_root_problem(ref, ref, exc.reason, _LINK_FIX))
                     continue
                 if not target.is_file():
                     result.problems.append(Problem(
@@ -86,11 +90,9 @@ def _read_class_folders(root: Path, class_root: Path, split: str | None, result:
 
 def _report_symlink(root: Path, link: Path, result: ReadResult) -> None:
     ref = str(link.relative_to(root))
-    target = link.resolve()
-    if target.is_relative_to(root):
-        result.ignored.append(ref)  # a link to a folder inside the dataset would count images twice
+    try:
+        confine(root, ref)
+    except PathOutsideRoot as exc:
+        result.problems.append(outside_root_problem(ref, ref, exc.reason, _LINK_FIX))
         return
-    result.problems.append(Problem(
-        "symlink_outside_root", ERROR,
-        f"{ref} is a symbolic link to {target}, outside the dataset folder; it is not followed",
-        "Copy the real image into the dataset folder instead of linking to it.", file=ref))
+    result.ignored.append(ref)  # a link to a folder inside the dataset would count images twice

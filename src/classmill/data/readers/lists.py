@@ -3,23 +3,43 @@
 from __future__ import annotations
 
 import csv
+import json
+import re
+from dataclasses import replace
 from pathlib import Path
 
+from classmill.data.labels import label_name_problem
+from classmill.data.readers.confine import RULE, PathOutsideRoot, confine, outside_root_problem
 from classmill.data.readers.folder import SPLIT_FOLDER_NAMES
 from classmill.data.records import ERROR, Candidate, Problem, ReadResult
+from classmill.errors import DatasetError
 
 PADDLE_LIST_FILES = {"train": "train_list.txt", "val": "val_list.txt", "test": "test_list.txt"}
 _CSV_PATH_HEADERS = {"path", "file", "filepath", "file_path", "image", "filename"}
+_OUTSIDE_FIX = ("Write the path relative to the list file's folder and keep the image inside the dataset "
+                "(copy it in rather than linking to it). Lists kept beside the images' folder: name that "
+                "folder as the dataset root (`classmill data check --root`).")
 
 
 def labels_to_text(labels: list[str]) -> str:
-    """labels.txt as classmill writes it (splits, runs, bundles): one name per line, line number = id."""
+    """labels.txt as classmill writes it (splits, runs, bundles): one name per line, line number = id.
+
+    Refuses a name the label rule rejects: written anyway it would shift every id after it.
+    """
+    for name in labels:
+        reason = label_name_problem(name)
+        if reason:
+            raise DatasetError(f"label {name!r} {reason}, so labels.txt cannot hold it. Rename the class "
+                               "(run `classmill data check` on the dataset for the fix).")
     return "".join(f"{name}\n" for name in labels)
 
 
 def read_labels_file(path: Path) -> list[str]:
     """labels.txt: one class name per line (line number = id), or PaddleClas' `id name` lines."""
-    lines = [ln.strip() for ln in path.read_text(encoding="utf-8-sig").splitlines() if ln.strip()]
+    # Only \n ends a line (as labels_to_text writes it): splitlines() would also cut a name at
+    # U+2028, U+0085 or \x1c..\x1e, silently turning one label into two. The label rule reports them.
+    text = path.read_text(encoding="utf-8-sig")
+    lines = [ln.strip() for ln in re.split(r"\r?\n", text) if ln.strip()]
     id_form = all(len(ln.split(None, 1)) == 2 and ln.split(None, 1)[0].isdigit() for ln in lines)
     if not id_form:
         return lines
@@ -33,20 +53,10 @@ def has_paddle_lists(folder: Path) -> bool:
     return any((folder / name).is_file() for name in PADDLE_LIST_FILES.values())
 
 
-def _resolve(base: Path, rel: str) -> Path:
-    p = Path(rel)
-    return p if p.is_absolute() else base / p
-
-
-def _ref(path: Path, base: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(base.resolve()))
-    except ValueError:
-        return str(path)
-
-
-def read_paddle_lists(folder: Path) -> ReadResult:
+def read_paddle_lists(folder: Path, root: Path | None = None) -> ReadResult:
+    """root: the folder every listed image must lie in (default: the lists' own folder)."""
     folder = folder.resolve()
+    root = root.resolve() if root is not None else folder
     result = ReadResult(source=str(folder), kind="paddleclas")
     labels_path = folder / "labels.txt"
     labels: list[str] | None = None
@@ -82,24 +92,52 @@ def read_paddle_lists(folder: Path) -> ReadResult:
                     "Use an id from labels.txt (0-based line number) or add the class there.", file=where))
                 continue
             label = labels[label_id] if labels is not None else str(label_id)
-            _add_listed_file(result, folder, rel, label, split, where)
+            _add_listed_file(result, root, folder, rel, label, split, where)
     result.candidates.sort(key=lambda c: (c.split or "", c.ref))
     return result
 
 
-def _add_listed_file(result: ReadResult, base: Path, rel: str, label: str, split: str | None, where: str) -> None:
-    path = _resolve(base, rel)
-    ref = _ref(path, base)
+def with_split_folder_hint(result: ReadResult, folder: Path) -> ReadResult:
+    """For a `classmill data split --out` folder on disk, whose lists name the images beside it: say
+    exactly which root admits them. The manifest only shapes the advice; it never widens the root
+    (a folder's files are for the data's author, not the user, to decide)."""
+    hint = _split_folder_hint(folder)
+    if hint:
+        result.problems = [replace(p, fix=hint) if p.rule == RULE else p for p in result.problems]
+    return result
+
+
+def _split_folder_hint(folder: Path) -> str | None:
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        dataset = manifest.get("dataset") or {}
+        source = dataset.get("root") or manifest["source"]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return (f"This folder is a classmill split of {source}, whose images lie outside it: name that folder as the "
+            f"dataset root (`--root {source}`; Python: root=...).")
+
+
+def _add_listed_file(result: ReadResult, root: Path, base: Path, rel: str, label: str, split: str | None,
+                     where: str) -> None:
+    try:
+        path = confine(root, rel, base)
+    except PathOutsideRoot as exc:
+        result.problems.append(outside_root_problem(where, rel, exc.reason, _OUTSIDE_FIX, label=label))
+        return
+    ref = str(path.relative_to(root))
     if not path.is_file():
         result.problems.append(Problem(
             "missing_file", ERROR, f"{where}: {rel} does not exist",
             "Fix the path (relative to the list file's folder) or remove the line.", file=ref, label=label))
         return
-    result.candidates.append(Candidate(path=path.resolve(), ref=ref, label=label, split=split))
+    result.candidates.append(Candidate(path=path, ref=ref, label=label, split=split))
 
 
-def read_csv(csv_path: Path) -> ReadResult:
+def read_csv(csv_path: Path, root: Path | None = None) -> ReadResult:
+    """root: the folder every listed image must lie in (default: the CSV's own folder)."""
     base = csv_path.resolve().parent
+    root = root.resolve() if root is not None else base
     result = ReadResult(source=str(csv_path.resolve()), kind="csv")
     with open(csv_path, newline="", encoding="utf-8-sig") as fh:
         rows = list(csv.reader(fh))
@@ -125,6 +163,6 @@ def read_csv(csv_path: Path) -> ReadResult:
                     "bad_split_name", ERROR, f"{where}: split {row[2]!r} is not train, val or test",
                     "Use train, val or test (or leave the column empty to let classmill split).", file=where))
                 continue
-        _add_listed_file(result, base, row[0].strip(), row[1].strip(), split, where)
+        _add_listed_file(result, root, base, row[0].strip(), row[1].strip(), split, where)
     result.candidates.sort(key=lambda c: (c.split or "", c.ref))
     return result
