@@ -251,3 +251,18 @@ def test_an_invalid_option_is_answered_before_torch_loads(tmp_path):
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.stdout.split() == ["2", "False"], done.stdout + done.stderr
     assert "adamw, sgd" in done.stderr
+
+
+def test_a_split_folder_trains_once_its_dataset_root_is_named(two_classes, tmp_path):
+    # `data split --out` lists name the images beside the split folder with '../': confined to the
+    # list's own folder they are refused (naming the flag), and --data-root admits them.
+    splits = tmp_path / "splits"
+    assert CliRunner().invoke(app, ["data", "split", str(two_classes), "--val", "0.2", "--test", "0",
+                                    "--out", str(splits)]).exit_code == 0
+    refused = CliRunner().invoke(app, ["train", str(splits), *_QUICK, "--out", str(tmp_path / "r1")])
+    assert refused.exit_code != 0 and "--data-root" in str(refused.exception) + refused.output
+    assert not (tmp_path / "r1").exists()
+    done = CliRunner().invoke(app, ["train", str(splits), *_QUICK, "--data-root", str(two_classes),
+                                    "--out", str(tmp_path / "r2")])
+    assert done.exit_code == 0, done.output
+    assert json.loads((tmp_path / "r2" / "status.json").read_text())["status"] == "finished"

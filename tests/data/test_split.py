@@ -140,5 +140,5 @@ def test_a_split_folder_read_as_a_dataset_says_which_root_to_name(tmp_path):
     refused = data.check(tmp_path / "o", POLICY)
     outside = [p for p in refused.problems if p.rule == "path_outside_root"]
     assert len(outside) == 10 and not refused.dataset.records
-    assert f"--root {(tmp_path / 'd').resolve()}" in outside[0].fix
+    assert f"--data-root {(tmp_path / 'd').resolve()}" in outside[0].fix
     assert data.check(tmp_path / "o", POLICY, root=tmp_path / "d").ok

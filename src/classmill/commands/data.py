@@ -76,7 +76,7 @@ def check_command(
     min_images: int = typer.Option(None, "--min-images", help="Minimum images per class (default 20)."),
     max_file_mb: float = typer.Option(None, "--max-file-mb", help="Largest accepted file in MB (default 4)."),
     allow_tiff: bool = typer.Option(False, "--allow-tiff", help="Accept TIFF (allowed for testing images)."),
-    root: Path = typer.Option(None, "--root", help=_ROOT_HELP),
+    root: Path = typer.Option(None, "--data-root", "--root", help=_ROOT_HELP),
 ) -> None:
     """Check a dataset against the platform rules; exit code 1 when there are errors."""
     from classmill.data import check
@@ -101,7 +101,7 @@ def split_command(
     as_json: bool = typer.Option(False, "--json", help="Print counts as JSON."),
     force: bool = typer.Option(False, "--force", help="Re-split from scratch when --out holds a split made with "
                                "other --val/--test/--seed (images may change splits)."),
-    root: Path = typer.Option(None, "--root", help=_ROOT_HELP),
+    root: Path = typer.Option(None, "--data-root", "--root", help=_ROOT_HELP),
 ) -> None:
     """Stratified, stable split: existing assignments in --out are kept when images are added."""
     from classmill.data import split

@@ -27,6 +27,8 @@ def evaluate_command(
     data_location: Path = typer.Option(None, "--data", help="Where the run's own dataset is now, if it moved "
                                        "since training (folder, zip or CSV); the run's recorded split is used."),
     max_megapixels: float = typer.Option(None, "--max-megapixels", show_default=False, help=MAX_MEGAPIXELS_HELP),
+    data_root: Path = typer.Option(None, "--data-root", help="Folder the images of a CSV or list DATA must lie "
+                                   "in (default: the list's own folder)."),
 ) -> None:
     """Accuracy, top-k, precision/recall/F1, AUC, kappa, confusion matrix, curves, thresholds,
     misclassified examples and calibration, as report.json + a self-contained report.html."""
@@ -37,7 +39,8 @@ def evaluate_command(
     with PhaseBars() as bars:
         result = evaluate(source, data, split=split, out=out, target_recall=target_recall,
                           target_precision=target_precision, positive_class=positive_class, pdf=pdf,
-                          data_location=data_location, progress=bars, max_pixels=max_pixels_option(max_megapixels))
+                          data_location=data_location, progress=bars, max_pixels=max_pixels_option(max_megapixels),
+                          data_root=data_root)
     report = result.report
     if as_json:
         typer.echo(report.json_path.read_text(encoding="utf-8"))

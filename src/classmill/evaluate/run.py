@@ -84,7 +84,7 @@ def _load_bundle(bundle: Path, max_pixels: int) -> _Model:
 
 
 def _dataset(source: Path, data: str | Path | None, data_location: str | Path | None,
-             max_pixels: int) -> tuple[Dataset, str, bool]:
+             max_pixels: int, data_root: str | Path | None) -> tuple[Dataset, str, bool]:
     """(dataset, how to name it in messages, whether it comes from the run's manifest)."""
     if data is not None:
         if data_location is not None:
@@ -94,7 +94,7 @@ def _dataset(source: Path, data: str | Path | None, data_location: str | Path | 
         from classmill.data import DatasetPolicy
 
         # Any usable image counts for evaluation: class-size rules are about training.
-        return data_layer.load(data, DatasetPolicy.for_testing_images(max_pixels=max_pixels)), str(data), False
+        return data_layer.load(data, DatasetPolicy.for_testing_images(max_pixels=max_pixels), root=data_root), str(data), False
     if _is_bundle(source):
         raise UserError("a bundle does not carry its dataset: give the data to evaluate on, "
                         "e.g. classmill evaluate model.cmb images/ --split all")
@@ -120,16 +120,17 @@ def evaluate(source: str | Path, data: str | Path | None = None, *, split: str =
              target_recall: float | None = None, target_precision: float | None = None,
              positive_class: str | None = None, pdf: bool = False, batch_size: int = 32,
              data_location: str | Path | None = None, progress: ProgressCallback | None = None,
-             max_pixels: int = DEFAULT_MAX_PIXELS) -> Evaluation:
+             max_pixels: int = DEFAULT_MAX_PIXELS, data_root: str | Path | None = None) -> Evaluation:
     """Evaluate a run folder or a .cmb bundle on `data` (default: the run's own recorded split).
 
     data_location: where the run's own dataset is now, if it moved since training.
     progress: receives classmill.progress events (phase "evaluate").
+    data_root: the folder the images of a CSV/list `data` must lie in (default: the list's own folder).
     max_pixels: images over it are left out of `data` from their header, and refused by a bundle's decoder.
     """
     source = Path(source)
     _check_source(source)
-    dataset, data_desc, from_run = _dataset(source, data, data_location, max_pixels)
+    dataset, data_desc, from_run = _dataset(source, data, data_location, max_pixels, data_root)
     records = _select(dataset, split, data_desc)
     model = _load_bundle(source, max_pixels) if _is_bundle(source) else _load_run(source)
     index = {c: i for i, c in enumerate(model.classes)}

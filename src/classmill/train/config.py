@@ -63,6 +63,9 @@ PRESETS: dict[str, dict] = {
 @dataclass
 class TrainConfig:
     data: str = option("", "Dataset: a folder, zip, CSV or PaddleClas list folder.", group="Data", cli=False)
+    data_root: str | None = option(None, "Folder the images named by a CSV or list file must lie in (default: "
+                                   "the list's own folder), e.g. the dataset a `data split --out` folder came "
+                                   "from.", group="Data")
     preset: str = option("balanced", "Starting point for every other default.", group="Data",
                          choices=tuple(PRESETS), cli=False)
     val: float = option(0.2, "Validation fraction, used when the data has no split of its own.", group="Data",

@@ -90,7 +90,7 @@ def _check_device(config: TrainConfig) -> None:
 
 
 def _split_for_training(config: TrainConfig) -> Dataset:
-    report = data.check(config.data)
+    report = data.check(config.data, root=config.data_root)
     if not report.ok and not config.skip_invalid:
         raise DatasetError(data.errors_message(report) +
                            "\nFix these, or pass --skip-invalid to train on the usable images only.")

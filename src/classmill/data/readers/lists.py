@@ -18,7 +18,7 @@ PADDLE_LIST_FILES = {"train": "train_list.txt", "val": "val_list.txt", "test": "
 _CSV_PATH_HEADERS = {"path", "file", "filepath", "file_path", "image", "filename"}
 _OUTSIDE_FIX = ("Write the path relative to the list file's folder and keep the image inside the dataset "
                 "(copy it in rather than linking to it). Lists kept beside the images' folder: name that "
-                "folder as the dataset root (`classmill data check --root`).")
+                "folder as the dataset root (`--data-root`).")
 
 
 def labels_to_text(labels: list[str]) -> str:
@@ -115,7 +115,7 @@ def _split_folder_hint(folder: Path) -> str | None:
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
     return (f"This folder is a classmill split of {source}, whose images lie outside it: name that folder as the "
-            f"dataset root (`--root {source}`; Python: root=...).")
+            f"dataset root (`--data-root {source}`; Python: root=...).")
 
 
 def _add_listed_file(result: ReadResult, root: Path, base: Path, rel: str, label: str, split: str | None,
