@@ -64,3 +64,23 @@ def test_the_cli_draws_progress_before_training_starts(capsys):
         reporter({"type": "step", "epoch": 0, "step": 2, "loss": 0.5, "images_per_s": 3.0})
     out = capsys.readouterr().out
     assert "decoding images" in out and "40/40" in out and "training: 30 train" in out
+
+
+def test_a_last_batch_of_one_is_dropped_only_where_batchnorm_would_fail():
+    from classmill.train.engine import trained_images_per_epoch
+
+    assert trained_images_per_epoch(48, 47, 1) == 47  # the 1-image remainder goes
+    assert trained_images_per_epoch(49, 47, 1) == 49  # a remainder of 2 trains
+    assert trained_images_per_epoch(48, 8, 1) == 48
+    assert trained_images_per_epoch(1, 8, 1) == 1  # a single batch is never emptied
+    assert trained_images_per_epoch(51, 8, 2) == 48  # 3 left over: one rank would get 1
+
+
+def test_training_batchnorm_on_a_remainder_of_one_image_finishes(tiny_config, tmp_path):
+    # 48 training images at batch 47 used to end each epoch with a 1-image batch and crash with
+    # "Expected more than 1 value per channel when training".
+    from classmill.train import train
+
+    config = tiny_config(batch_size=47, epochs=1, freeze_bn=False, head_warmup_steps=0, freeze="none")
+    result = train(config, tmp_path / "run")
+    assert result.status == "finished" and result.epochs_completed == 1

@@ -243,7 +243,8 @@ class Engine:
         self.batches = TrainingBatches(self.train_store, torch.tensor([index[r.label] for r in train]), spec,
                                        config.augment, config.seed, self.pool, prefetcher)
         self.val_labels = torch.tensor([index[r.label] for r in val])
-        self.steps_per_epoch = -(-len(train) // config.batch_size)
+        self.images_per_epoch = trained_images_per_epoch(len(train), config.batch_size, self.world)
+        self.steps_per_epoch = -(-self.images_per_epoch // config.batch_size)
         self.lr = lr_at(self.epoch + self.step / self.steps_per_epoch, config.schedule, config.scheduler,
                         config.warmup_epochs)
 
@@ -308,7 +309,7 @@ class Engine:
         """Train from `step` to the end of `epoch`; returns at once on a stop/pause request."""
         config, epoch = self.config, self.epoch
         _set_trainable(self.model, config, epoch)
-        order = epoch_order(len(self.train_records), epoch, config.seed, self.sample_weights)
+        order = epoch_order(len(self.train_records), epoch, config.seed, self.sample_weights)[:self.images_per_epoch]
         if self.step == 0:
             self.totals = EpochTotals()
         select = self._shard if self.world > 1 else (lambda positions: positions)
@@ -474,3 +475,15 @@ def _set_trainable(model: torch.nn.Module, config: TrainConfig, epoch: int) -> N
         for module in model.modules():
             if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
                 module.eval()
+
+
+def trained_images_per_epoch(images: int, batch_size: int, world: int) -> int:
+    """How many of an epoch's shuffled images are trained on: all, unless the last batch would leave
+    a process a single image. BatchNorm in train mode cannot normalise one sample ("Expected more
+    than 1 value per channel"), so that remainder (a different one each epoch) is dropped, like
+    timm's drop_last but only where it would fail."""
+    remainder = images % batch_size
+    if images > batch_size and 0 < remainder < 2 * world:
+        return images - remainder
+    return images
+
