@@ -6,7 +6,7 @@ import torch
 from classmill.evaluate.inputs import validate_predictions
 from classmill.evaluate.metrics import compute_overall_metrics
 from classmill.train.distributed import gather_rows, shard_range
-from classmill.train.engine import make_ema
+from classmill.train.step_parts import make_ema
 from classmill.train.validation import validation_metrics
 
 
@@ -67,7 +67,7 @@ def test_the_cli_draws_progress_before_training_starts(capsys):
 
 
 def test_a_last_batch_of_one_is_dropped_only_where_batchnorm_would_fail():
-    from classmill.train.engine import trained_images_per_epoch
+    from classmill.train.step_parts import trained_images_per_epoch
 
     assert trained_images_per_epoch(48, 47, 1) == 47  # the 1-image remainder goes
     assert trained_images_per_epoch(49, 47, 1) == 49  # a remainder of 2 trains

@@ -53,6 +53,8 @@ from classmill.train.pipeline import (ImageStore, TrainingBatches, decode_for_ev
 from classmill.train.run_dir import RunDirectory
 from classmill.train.schedule import lr_at
 from classmill.train.seeding import derive_seed
+from classmill.train.step_parts import (EpochTotals, autocast_dtype, make_ema, set_trainable,
+                                        trained_images_per_epoch)
 from classmill.train.validation import validation_metrics
 
 HOOKS = ("on_progress", "on_train_start", "on_head_warmup_end", "on_train_batch_end", "on_fit_epoch_end",
@@ -60,10 +62,6 @@ HOOKS = ("on_progress", "on_train_start", "on_head_warmup_end", "on_train_batch_
 EventCallback = Callable[[dict], None]
 StopCheck = Callable[[], "str | None"]
 Hook = Callable[["Engine", dict], None]
-# EMA decay warm-up (timm's ModelEmaV3): 1 - (1 + step)^-power, capped at config.ema_decay. A
-# fixed 0.998 over a 300-step run leaves ~55 % of the starting weights in the average; with the
-# warm-up the average forgets its start (decay 0.98 at step 300, 0.998 near step 4000).
-_EMA_WARMUP_POWER = 3 / 4
 
 
 @dataclass
@@ -76,27 +74,6 @@ class RunResult:
     select_metric: str
     best_metrics: dict = field(default_factory=dict)
     wall_seconds: float = 0.0
-
-
-@dataclass
-class EpochTotals:
-    """The running training loss and accuracy of the current epoch (this process's shard)."""
-
-    loss_sum: float = 0.0
-    correct: int = 0
-    seen: int = 0
-
-    def add(self, loss: torch.Tensor, logits: torch.Tensor, y: torch.Tensor) -> None:
-        self.loss_sum += float(loss.detach()) * len(y)
-        self.correct += int((logits.argmax(1) == y).sum())
-        self.seen += len(y)
-
-    @property
-    def mean_loss(self) -> float:
-        return round(self.loss_sum / max(self.seen, 1), 5)
-
-    def summary(self) -> dict:
-        return {"train_loss": self.mean_loss, "train_top1": round(self.correct / max(self.seen, 1), 5)}
 
 
 def run_preprocess(config: TrainConfig) -> PreprocessSpec:
@@ -212,7 +189,7 @@ class Engine:
         else:
             self.optimizer = torch.optim.SGD(groups, lr=config.lr, momentum=0.9, nesterov=True,
                                              weight_decay=config.weight_decay)
-        self.amp_dtype = _autocast(config, self.device)
+        self.amp_dtype = autocast_dtype(config, self.device)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
         if state is not None:
             self.optimizer.load_state_dict(state["optimizer"])
@@ -308,7 +285,7 @@ class Engine:
     def _train_epoch(self) -> str | None:
         """Train from `step` to the end of `epoch`; returns at once on a stop/pause request."""
         config, epoch = self.config, self.epoch
-        _set_trainable(self.model, config, epoch)
+        set_trainable(self.model, config, epoch)
         order = epoch_order(len(self.train_records), epoch, config.seed, self.sample_weights)[:self.images_per_epoch]
         if self.step == 0:
             self.totals = EpochTotals()
@@ -448,42 +425,3 @@ class Engine:
                          best_epoch=self.best_epoch, best_metric=self.best_metric,
                          select_metric=self.config.select_metric, best_metrics=self.best_metrics,
                          wall_seconds=time.perf_counter() - self.started)
-
-
-def make_ema(model: torch.nn.Module, decay: float, saved: dict | None = None) -> ModelEmaV3:
-    """An EMA of `model` whose decay warms up to `decay`; update it with update(model, step=optimizer steps)."""
-    ema = ModelEmaV3(model, decay=decay, use_warmup=True, warmup_power=_EMA_WARMUP_POWER)
-    if saved is not None:
-        ema.module.load_state_dict(saved)
-    return ema
-
-
-def _autocast(config: TrainConfig, device: torch.device):
-    if config.amp == "off" or (config.amp == "auto" and device.type != "cuda"):
-        return None
-    if config.amp == "fp16" or (config.amp == "auto" and not torch.cuda.is_bf16_supported()):
-        return torch.float16
-    return torch.bfloat16
-
-
-def _set_trainable(model: torch.nn.Module, config: TrainConfig, epoch: int) -> None:
-    frozen = config.freeze == "backbone" or (config.freeze == "progressive" and epoch < config.progressive_epochs)
-    for p in backbone_and_head_parameters(model).backbone:
-        p.requires_grad_(not frozen)
-    model.train()
-    if frozen or config.freeze_bn:  # keep the BatchNorm statistics the (pretrained or probed) head expects
-        for module in model.modules():
-            if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
-                module.eval()
-
-
-def trained_images_per_epoch(images: int, batch_size: int, world: int) -> int:
-    """How many of an epoch's shuffled images are trained on: all, unless the last batch would leave
-    a process a single image. BatchNorm in train mode cannot normalise one sample ("Expected more
-    than 1 value per channel"), so that remainder (a different one each epoch) is dropped, like
-    timm's drop_last but only where it would fail."""
-    remainder = images % batch_size
-    if images > batch_size and 0 < remainder < 2 * world:
-        return images - remainder
-    return images
-
