@@ -49,8 +49,11 @@ def _body_fields(body: dict, components: dict) -> list[tuple[str, str, str, str]
     return rows
 
 
-def render_api_docs(openapi: dict) -> str:
-    """HTML listing every operation: method, path, summary, parameters, body fields, responses."""
+def render_api_docs(openapi: dict, try_it: str | None = "/upload") -> str:
+    """HTML listing every operation: method, path, summary, parameters, body fields, responses.
+
+    try_it: a page to try the API on, linked from the header; None for none (the platform server).
+    """
     info = openapi.get("info", {})
     components = openapi.get("components", {}).get("schemas", {})
     sections = []
@@ -86,7 +89,9 @@ def render_api_docs(openapi: dict) -> str:
         f"<title>{escape(info.get('title', 'API'))} — API</title><style>{_STYLE}</style></head><body><main>"
         f"<h1>{escape(info.get('title', 'API'))}</h1>"
         f"<p class='sub'>{escape(info.get('description', ''))} Version {escape(str(info.get('version', '')))}. "
-        "Machine-readable schema: <a href='/openapi.json'>/openapi.json</a>. Try it: <a href='/upload'>/upload</a>.</p>"
+        "Machine-readable schema: <a href='/openapi.json'>/openapi.json</a>."
+        + (f" Try it: <a href='{escape(try_it)}'>{escape(try_it)}</a>." if try_it else "")
+        + "</p>"
         + "".join(sections)
         + "</main></body></html>"
     )
