@@ -50,3 +50,13 @@ def test_damaged_secret_is_reported(tmp_path):
     (tmp_path / SECRET_NAME).write_text("short")
     with pytest.raises(ConfigError, match="damaged"):
         workspace_secret(tmp_path)
+
+
+def test_an_unreachable_database_is_a_clear_error(tmp_path):
+    from classmill.server.db.migrate import upgrade_database
+    from classmill.server.db.session import make_engine
+
+    engine = make_engine("postgresql+psycopg://nobody:hidden@127.0.0.1:1/none")
+    with pytest.raises(ConfigError, match="cannot open the database") as caught:
+        upgrade_database(engine)
+    assert "hidden" not in str(caught.value)  # the password is never printed

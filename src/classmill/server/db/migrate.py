@@ -9,6 +9,9 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+
+from classmill.errors import ConfigError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -23,7 +26,12 @@ def alembic_config(engine: Engine) -> Config:
 
 def upgrade_database(engine: Engine) -> str | None:
     """Bring the schema to the newest revision; returns the revision it was at before (None: empty)."""
-    before = current_revision(engine)
+    try:
+        before = current_revision(engine)
+    except OperationalError as exc:  # the first contact with the database: say which one and what to do
+        shown = engine.url.render_as_string(hide_password=True)
+        raise ConfigError(f"cannot open the database {shown}: {exc.orig}. Start the database or fix "
+                          "CLASSMILL_DATABASE_URL (unset, it is a SQLite file in the workspace).") from exc
     command.upgrade(alembic_config(engine), "head")
     return before
 
