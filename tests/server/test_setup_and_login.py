@@ -81,3 +81,11 @@ def test_unknown_user_and_wrong_password_get_the_same_answer(client):
     unknown = client.post("/api/v1/auth/login", json={"username": "nobody", "password": "whatever-x"}).json()
     wrong = client.post("/api/v1/auth/login", json={"username": "admin", "password": "whatever-x"}).json()
     assert unknown == wrong
+
+
+def test_login_accepts_only_json_so_a_cross_site_form_cannot_log_anyone_in(client, new_client):
+    set_up_admin(client)
+    victim = new_client()
+    form = victim.post("/api/v1/auth/login", data=ADMIN)  # what an HTML form on another site would send
+    assert_problem(form, 422, "invalid_request")
+    assert "set-cookie" not in form.headers and victim.cookies.get("classmill_session") is None

@@ -51,6 +51,9 @@ def start(
     else:
         typer.echo(f"log in: POST {{\"username\", \"password\"}} to {url}/api/v1/auth/login, "
                    "or send 'Authorization: Bearer <token>'.")
+    if settings.host in ("0.0.0.0", "::", ""):
+        typer.echo("note: listening on every interface over plain HTTP; put an https proxy in front so "
+                   "passwords, cookies and tokens are not sent in clear.")
     # One process: the login limiter counts in memory (see classmill.server.login_limits).
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, workers=1, log_level="info")
 

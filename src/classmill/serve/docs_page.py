@@ -16,7 +16,7 @@ section{background:#fff;border:1px solid #dde1e8;border-radius:8px;padding:16px 
 h2{font-size:17px;margin:0 0 6px;font-family:ui-monospace,Menlo,Consolas,monospace}
 .m{display:inline-block;min-width:52px;text-align:center;border-radius:4px;color:#fff;font-size:12px;
    padding:2px 6px;margin-right:8px;vertical-align:2px}
-.get{background:#2f7d4f}.post{background:#2c5fb8}
+.get{background:#2f7d4f}.post{background:#2c5fb8}.put{background:#8a5a00}.delete{background:#b3261e}
 table{border-collapse:collapse;width:100%;margin:6px 0}
 td,th{border-top:1px solid #eceef2;padding:4px 8px 4px 0;text-align:left;vertical-align:top;font-size:14px}
 th{color:#5b6475;font-weight:600} code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:13px}
