@@ -60,3 +60,12 @@ def test_an_unreachable_database_is_a_clear_error(tmp_path):
     with pytest.raises(ConfigError, match="cannot open the database") as caught:
         upgrade_database(engine)
     assert "hidden" not in str(caught.value)  # the password is never printed
+
+
+def test_a_configured_secret_replaces_the_workspace_file(tmp_path):
+    from classmill.server.app import build_state
+    from classmill.server.settings import Settings
+
+    state = build_state(Settings(workspace=tmp_path, session_secret="s" * 40))
+    assert state.csrf_key == b"s" * 40 and not (tmp_path / SECRET_NAME).exists()
+    state.engine.dispose()

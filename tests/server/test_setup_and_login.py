@@ -89,3 +89,19 @@ def test_login_accepts_only_json_so_a_cross_site_form_cannot_log_anyone_in(clien
     form = victim.post("/api/v1/auth/login", data=ADMIN)  # what an HTML form on another site would send
     assert_problem(form, 422, "invalid_request")
     assert "set-cookie" not in form.headers and victim.cookies.get("classmill_session") is None
+
+
+
+def test_an_expired_login_is_refused(client, app, new_client):
+    from datetime import timedelta
+
+    from classmill.server.services import sessions, users
+
+    set_up_admin(client)
+    state = app.state.classmill
+    with state.sessions() as db:
+        admin = users.list_users(db)[0]
+        expired = sessions.start_session(db, admin, timedelta(seconds=-1))
+        live = sessions.start_session(db, admin, timedelta(minutes=1))
+    assert_problem(new_client(cookies={"classmill_session": expired.key}).get("/api/v1/me"), 401, "session_ended")
+    assert new_client(cookies={"classmill_session": live.key}).get("/api/v1/me").status_code == 200
