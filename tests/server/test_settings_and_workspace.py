@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+from pathlib import Path
 
 import platformdirs
 import pytest
@@ -25,6 +26,11 @@ def test_defaults_and_environment_and_overrides(monkeypatch, tmp_path):
     from_env = load_settings()
     assert from_env.workspace == tmp_path and from_env.port == 9001
     assert load_settings(port=9002, host=None).port == 9002  # a flag wins; an unset flag changes nothing
+
+    monkeypatch.setenv("CLASSMILL_WORKSPACE", "~/cm-ws")
+    assert load_settings().workspace == Path.home() / "cm-ws"
+    monkeypatch.chdir(tmp_path)
+    assert load_settings(workspace=Path("rel")).workspace == tmp_path / "rel"
 
     monkeypatch.setenv("CLASSMILL_DATABASE_URL", "postgresql+psycopg://u@db/classmill")
     assert load_settings().resolved_database_url == "postgresql+psycopg://u@db/classmill"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import platformdirs
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from classmill.errors import ConfigError
@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     # argon2id cost; the defaults are argon2-cffi's (RFC 9106 low-memory profile). Lower only in tests.
     argon2_time_cost: int = Field(3, ge=1)
     argon2_memory_kib: int = Field(65536, ge=64)
+
+    @field_validator("workspace")
+    @classmethod
+    def _absolute_workspace(cls, value: Path) -> Path:
+        # "~/cm" from an env file is not expanded by any shell; a relative folder would move with the cwd.
+        return value.expanduser().absolute()
 
     @property
     def resolved_database_url(self) -> str:
