@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
+import pytest
 from sqlalchemy import text
+
+from classmill.errors import ConfigError
+from classmill.server.db import filesystems
+from classmill.server.db.filesystems import filesystem_type
 
 from classmill.server.db.session import BUSY_TIMEOUT_MS, make_engine, session_factory
 from classmill.server.errors import Conflict
@@ -45,3 +51,25 @@ def test_concurrent_first_run_setups_create_exactly_one_admin(settings):
     engine.dispose()
     assert sorted(outcomes) == ["conflict", "conflict", "conflict", "created"]
     assert len(admins) == 1
+
+
+MOUNTS = """\
+/dev/sda1 / ext4 rw 0 0
+server:/export /mnt/shared nfs4 rw 0 0
+/dev/sdb1 /mnt/shared/local\\040disk ext4 rw 0 0
+"""
+
+
+def test_the_file_system_of_a_folder_is_its_longest_mount_point():
+    assert filesystem_type(Path("/home/me/ws"), MOUNTS) == "ext4"
+    assert filesystem_type(Path("/mnt/shared/team/ws"), MOUNTS) == "nfs4"
+    assert filesystem_type(Path("/mnt/shared/local disk/ws"), MOUNTS) == "ext4"
+    assert filesystem_type(Path("/mnt/sharedother"), MOUNTS) == "ext4"  # a prefix of the name is not inside
+
+
+def test_sqlite_on_a_network_file_system_is_refused(tmp_path, monkeypatch):
+    mounts = tmp_path / "mounts"
+    mounts.write_text(f"/dev/sda1 / ext4 rw 0 0\nserver:/x {tmp_path} nfs rw 0 0\n")
+    monkeypatch.setattr(filesystems, "MOUNTS", mounts)
+    with pytest.raises(ConfigError, match="network file system"):
+        make_engine(f"sqlite:///{tmp_path / 'ws' / 'classmill.db'}")

@@ -9,6 +9,7 @@ to a writer after another writer committed fails at once with SQLITE_BUSY, whate
 from __future__ import annotations
 
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Iterator
 
 from sqlalchemy import Engine, create_engine, event, text
@@ -16,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from classmill.errors import ConfigError
+from classmill.server.db.filesystems import refuse_network_filesystem
 
 BUSY_TIMEOUT_MS = 30_000
 _BEGIN_OPTION = "classmill_sqlite_begin"
@@ -23,8 +25,11 @@ _BEGIN_OPTION = "classmill_sqlite_begin"
 
 def make_engine(url: str) -> Engine:
     """An engine for `url` with the per-backend settings above; ConfigError for other databases."""
-    backend = make_url(url).get_backend_name()
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
     if backend == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            refuse_network_filesystem(Path(parsed.database))
         engine = create_engine(url)
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
