@@ -1,74 +1,19 @@
-"""Fixtures: every API test runs on SQLite and on the local PostgreSQL.
-
-PostgreSQL (127.0.0.1:5432, database `test`, trust auth; override with CLASSMILL_TEST_POSTGRES_URL)
-must be reachable: CI has it, so an unreachable server fails these tests instead of skipping them.
-Each test session works in its own randomly named schema and drops it at the end; nothing else
-in the database is touched.
-"""
+"""Fixtures: every API test runs on SQLite and on the local PostgreSQL (see support/server_databases.py)."""
 
 from __future__ import annotations
 
-import os
-import secrets
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, delete, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import delete
 
 from classmill.server.app import create_app
 from classmill.server.db.base import Base
 from classmill.server.db.migrate import upgrade_database
 from classmill.server.db.session import make_engine
 from classmill.server.settings import Settings
-
-PG_URLS = [os.environ["CLASSMILL_TEST_POSTGRES_URL"]] if os.environ.get("CLASSMILL_TEST_POSTGRES_URL") else [
-    "postgresql+psycopg://postgres@127.0.0.1:5432/test",
-    "postgresql+psycopg://root@127.0.0.1:5432/test",
-]
-
-
-def _reachable_pg_url() -> str:
-    errors = []
-    for url in PG_URLS:
-        engine = create_engine(url)
-        try:
-            with engine.connect():
-                return url
-        except Exception as exc:  # noqa: BLE001 - report every attempt below
-            errors.append(f"{make_url(url).render_as_string(hide_password=True)}: {exc}")
-        finally:
-            engine.dispose()
-    pytest.fail("PostgreSQL is not reachable; the server tests need it (CI provides it):\n" + "\n".join(errors))
-
-
-@contextmanager
-def fresh_pg_schema() -> Iterator[str]:
-    """A new, empty schema; yields a URL whose connections use it. Dropped afterwards."""
-    base = _reachable_pg_url()
-    schema = f"classmill_test_{secrets.token_hex(6)}"
-    admin = create_engine(base)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield str(make_url(base).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-            hide_password=False))
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
-@contextmanager
-def fresh_database(backend: str, folder: Path) -> Iterator[str]:
-    if backend == "sqlite":
-        yield f"sqlite:///{folder / f'classmill-{secrets.token_hex(4)}.db'}"
-    else:
-        with fresh_pg_schema() as url:
-            yield url
+from support.server_databases import fresh_database
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])

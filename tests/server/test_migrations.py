@@ -10,8 +10,7 @@ from sqlalchemy import Column, MetaData, String, inspect
 from classmill.server.db.base import Base
 from classmill.server.db.migrate import current_revision, head_revision, upgrade_database
 from classmill.server.db.session import make_engine
-
-from conftest import fresh_database  # noqa: E402 - this folder's conftest
+from support.server_databases import fresh_database
 
 
 def _diff(engine, metadata: MetaData) -> list:
