@@ -15,6 +15,7 @@ from classmill.server.db.filesystems import filesystem_type
 from classmill.server.db.session import BUSY_TIMEOUT_MS, make_engine, session_factory
 from classmill.server.errors import Conflict
 from classmill.server.services import users
+from classmill.server.services.paging import PageRequest
 from classmill.server.services.passwords import Passwords
 
 
@@ -47,7 +48,7 @@ def test_concurrent_first_run_setups_create_exactly_one_admin(settings):
     for t in threads:
         t.join(timeout=60)
     with sessions() as session:
-        admins = users.list_users(session)
+        admins = users.list_users(session, PageRequest(limit=10, offset=0)).rows
     engine.dispose()
     assert sorted(outcomes) == ["conflict", "conflict", "conflict", "created"]
     assert len(admins) == 1

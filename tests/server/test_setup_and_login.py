@@ -96,11 +96,12 @@ def test_an_expired_login_is_refused(client, app, new_client):
     from datetime import timedelta
 
     from classmill.server.services import sessions, users
+    from classmill.server.services.paging import PageRequest
 
     set_up_admin(client)
     state = app.state.classmill
     with state.sessions() as db:
-        admin = users.list_users(db)[0]
+        admin = users.list_users(db, PageRequest(limit=1, offset=0)).rows[0]
         live = sessions.start_session(db, admin, timedelta(minutes=1))
         # Started last: starting a login deletes the user's expired ones, and this row must stay.
         expired = sessions.start_session(db, admin, timedelta(seconds=-1))

@@ -22,7 +22,7 @@ def test_token_is_shown_once_and_only_its_hash_is_stored(client, settings):
     secret = created["token"]
     assert secret.startswith("cm_") and len(secret) > 40 and secret.startswith(created["prefix"])
 
-    listed = client.get("/api/v1/tokens").json()
+    listed = client.get("/api/v1/tokens").json()["items"]
     assert [t["name"] for t in listed] == ["laptop"] and "token" not in listed[0]
 
     engine = make_engine(settings.resolved_database_url)
@@ -39,7 +39,7 @@ def test_a_token_authenticates_without_cookies_or_csrf_and_records_its_use(clien
     script = new_client(headers={"Authorization": f"Bearer {secret}"})
     assert script.get("/api/v1/me").json()["username"] == ADMIN["username"]
     assert script.post("/api/v1/tokens", json={"name": "made-by-script"}).status_code == 201  # no CSRF for tokens
-    used = {t["name"]: t["last_used_at"] for t in client.get("/api/v1/tokens").json()}
+    used = {t["name"]: t["last_used_at"] for t in client.get("/api/v1/tokens").json()["items"]}
     assert used["laptop"] is not None and used["made-by-script"] is None
 
 
@@ -50,7 +50,7 @@ def test_a_revoked_token_is_refused(client, new_client):
     assert script.get("/api/v1/me").status_code == 200
     assert client.delete(f"/api/v1/tokens/{created['id']}", headers={"X-CSRF-Token": csrf}).status_code == 204
     assert_problem(script.get("/api/v1/me"), 401, "invalid_token")
-    assert client.get("/api/v1/tokens").json()[0]["revoked_at"] is not None
+    assert client.get("/api/v1/tokens").json()["items"][0]["revoked_at"] is not None
 
 
 def test_made_up_and_malformed_tokens_are_refused(client, new_client):
@@ -66,5 +66,5 @@ def test_another_users_token_cannot_be_revoked(client, new_client):
     bob_csrf = bob.post("/api/v1/auth/login", json={"username": "bob", "password": "bob-password"}).json()["csrf_token"]
     admin_token = _create(client, csrf)
     assert_problem(bob.delete(f"/api/v1/tokens/{admin_token['id']}", headers={"X-CSRF-Token": bob_csrf}), 404)
-    assert bob.get("/api/v1/tokens").json() == []
-    assert client.get("/api/v1/tokens").json()[0]["revoked_at"] is None
+    assert bob.get("/api/v1/tokens").json()["items"] == []
+    assert client.get("/api/v1/tokens").json()["items"][0]["revoked_at"] is None

@@ -75,7 +75,7 @@ def test_password_reset_ends_logins_and_replaces_the_password(client, new_client
 
 def test_admin_lists_users_and_unknown_ids_are_404(client):
     csrf, _ = _admin_with_member(client)
-    assert [u["username"] for u in client.get("/api/v1/users").json()] == [ADMIN["username"], "bob"]
+    assert [u["username"] for u in client.get("/api/v1/users").json()["items"]] == [ADMIN["username"], "bob"]
     assert_problem(client.post("/api/v1/users/9999/disable", headers={"X-CSRF-Token": csrf}), 404, "not_found")
 
 
@@ -89,3 +89,16 @@ def test_changing_my_password_needs_the_current_one(client):
     assert ok.status_code == 204
     assert_problem(client.get("/api/v1/me"), 401)
     log_in(client, ADMIN["username"], "another-pass")
+
+
+def test_user_list_is_paged_in_a_stable_order(client):
+    csrf = set_up_admin(client)
+    for i in range(4):
+        client.post("/api/v1/users", json={"username": f"user{i}", "password": "user-password"},
+                    headers={"X-CSRF-Token": csrf})
+    first = client.get("/api/v1/users?limit=2").json()
+    second = client.get("/api/v1/users?limit=2&offset=2").json()
+    assert first["total"] == second["total"] == 5 and (first["limit"], second["offset"]) == (2, 2)
+    names = [u["username"] for u in first["items"] + second["items"]]
+    assert names == ["admin", "user0", "user1", "user2"]
+    assert_problem(client.get("/api/v1/users?limit=201"), 422, "invalid_request")

@@ -12,6 +12,7 @@ from classmill.server.db.base import utc_now
 from classmill.server.db.models import ApiToken, User
 from classmill.server.db.session import writing
 from classmill.server.errors import NotFound, ServiceError
+from classmill.server.services.paging import PageOf, PageRequest, fetch_page
 from classmill.server.services.secrets_hashing import digest, new_secret
 
 TOKEN_PREFIX = "cm_"
@@ -38,8 +39,8 @@ def create_token(session: Session, user: User, name: str) -> NewToken:
     return NewToken(row, secret)
 
 
-def list_tokens(session: Session, user: User) -> list[ApiToken]:
-    return list(session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id)))
+def list_tokens(session: Session, user: User, page: PageRequest) -> PageOf[ApiToken]:
+    return fetch_page(session, select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id), page)
 
 
 def revoke_token(session: Session, user: User, token_id: int) -> ApiToken:

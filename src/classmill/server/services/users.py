@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from classmill.server.db.models import LoginSession, Role, User
 from classmill.server.db.session import writing
 from classmill.server.errors import Conflict, NotFound, ServiceError
+from classmill.server.services.paging import PageOf, PageRequest, fetch_page
 from classmill.server.services.passwords import Passwords
 
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
@@ -62,8 +63,8 @@ def get_user(session: Session, user_id: int) -> User:
     return user
 
 
-def list_users(session: Session) -> list[User]:
-    return list(session.scalars(select(User).order_by(User.id)))
+def list_users(session: Session, page: PageRequest) -> PageOf[User]:
+    return fetch_page(session, select(User).order_by(User.id), page)
 
 
 def authenticate(session: Session, passwords: Passwords, username: str, password: str) -> User | None:

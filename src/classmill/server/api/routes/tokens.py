@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 
 from classmill.server.api.deps import CurrentUser, SessionDep
+from classmill.server.api.paging import Page, PageDep
 from classmill.server.api.schemas import CreatedToken, TokenOut, TokenRequest
 from classmill.server.services import tokens
 
@@ -17,9 +18,11 @@ def create_token(body: TokenRequest, user: CurrentUser, session: SessionDep) -> 
     return CreatedToken(**TokenOut.model_validate(created.row).model_dump(), token=created.secret)
 
 
-@router.get("", summary="My tokens: name, prefix, created, last used, revoked")
-def list_tokens(user: CurrentUser, session: SessionDep) -> list[TokenOut]:
-    return [TokenOut.model_validate(row) for row in tokens.list_tokens(session, user)]
+@router.get("", summary="My tokens: name, prefix, created, last used, revoked (paged, oldest first)")
+def list_tokens(user: CurrentUser, session: SessionDep, page: PageDep) -> Page[TokenOut]:
+    found = tokens.list_tokens(session, user, page)
+    return Page(items=[TokenOut.model_validate(row) for row in found.rows], total=found.total,
+                limit=page.limit, offset=page.offset)
 
 
 @router.delete("/{token_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Revoke one of my tokens")

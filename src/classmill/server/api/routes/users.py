@@ -5,15 +5,18 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from classmill.server.api.deps import AdminUser, SessionDep, StateDep
+from classmill.server.api.paging import Page, PageDep
 from classmill.server.api.schemas import NewPassword, NewUser, UserOut
 from classmill.server.services import users
 
 router = APIRouter(prefix="/users", tags=["users"])
 
 
-@router.get("", summary="Every user")
-def list_users(admin: AdminUser, session: SessionDep) -> list[UserOut]:
-    return [UserOut.model_validate(u) for u in users.list_users(session)]
+@router.get("", summary="Every user, oldest first (paged)")
+def list_users(admin: AdminUser, session: SessionDep, page: PageDep) -> Page[UserOut]:
+    found = users.list_users(session, page)
+    return Page(items=[UserOut.model_validate(u) for u in found.rows], total=found.total,
+                limit=page.limit, offset=page.offset)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Create a user", responses={409: {"description": "username taken"}})
