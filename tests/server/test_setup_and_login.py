@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from support.server_accounts import ADMIN, assert_problem, log_in, set_up_admin
 
 
@@ -89,6 +91,10 @@ def test_login_accepts_only_json_so_a_cross_site_form_cannot_log_anyone_in(clien
     form = victim.post("/api/v1/auth/login", data=ADMIN)  # what an HTML form on another site would send
     assert_problem(form, 422, "invalid_request")
     assert "set-cookie" not in form.headers and victim.cookies.get("classmill_session") is None
+    # A form with enctype=text/plain can carry a JSON-looking body; it must not be parsed as JSON.
+    plain = victim.post("/api/v1/auth/login", content=json.dumps(ADMIN), headers={"Content-Type": "text/plain"})
+    assert_problem(plain, 422, "invalid_request")
+    assert victim.cookies.get("classmill_session") is None
 
 
 
