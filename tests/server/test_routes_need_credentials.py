@@ -34,6 +34,7 @@ def test_every_route_but_the_public_ones_needs_credentials(app, client):
             assert response.status_code != 401, (method, path)
         else:
             assert_problem(response, 401)
+            assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
 
 def test_routing_and_validation_errors_have_the_error_shape(client):

@@ -14,6 +14,7 @@ from support.server_accounts import ADMIN, assert_problem, set_up_admin
 def _create(client, csrf: str, name: str = "laptop") -> dict:
     response = client.post("/api/v1/tokens", json={"name": name}, headers={"X-CSRF-Token": csrf})
     assert response.status_code == 201, response.text
+    assert response.headers["Cache-Control"] == "no-store"
     return response.json()
 
 

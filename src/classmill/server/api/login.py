@@ -19,4 +19,5 @@ def log_in(session: Session, state: ServerState, user: User, request: Request, r
     started = sessions.start_session(session, user, lifetime)
     csrf = csrf_token(state.csrf_key, started.key)
     set_login_cookies(response, request, started.key, csrf, int(lifetime.total_seconds()))
+    response.headers["Cache-Control"] = "no-store"  # the answer carries the CSRF token
     return LoginOut(user=UserOut.model_validate(user), csrf_token=csrf)

@@ -30,6 +30,8 @@ async def _on_service_error(request: Request, exc: ServiceError) -> JSONResponse
     response = problem_response(ApiProblem(exc.status, exc.code, exc.detail, exc.fix))
     if isinstance(exc, TooManyAttempts):
         response.headers["Retry-After"] = str(exc.retry_after_s)
+    if exc.status == 401:  # RFC 9110: a 401 names the scheme that would work
+        response.headers["WWW-Authenticate"] = 'Bearer realm="classmill"'
     return response
 
 

@@ -13,8 +13,9 @@ router = APIRouter(prefix="/tokens", tags=["tokens"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Create a token; the answer is the only time it is shown")
-def create_token(body: TokenRequest, user: CurrentUser, session: SessionDep) -> CreatedToken:
+def create_token(body: TokenRequest, user: CurrentUser, session: SessionDep, response: Response) -> CreatedToken:
     created = tokens.create_token(session, user, body.name)
+    response.headers["Cache-Control"] = "no-store"  # no cache or proxy may keep the secret
     return CreatedToken(**TokenOut.model_validate(created.row).model_dump(), token=created.secret)
 
 
