@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -40,3 +43,18 @@ def test_upgrade_from_empty_matches_the_models(backend, tmp_path):
             assert upgrade_database(engine) == head_revision()  # a second run changes nothing
         finally:
             engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_servers_starting_together_migrate_once(backend, tmp_path):
+    # Processes, as in real life: Alembic's context is process-global, so threads would share it.
+    script = ("import sys; from classmill.server.db.session import make_engine; "
+              "from classmill.server.db.migrate import upgrade_database; upgrade_database(make_engine(sys.argv[1]))")
+    with fresh_database(backend, tmp_path) as url:
+        starts = [subprocess.Popen([sys.executable, "-c", script, url], stderr=subprocess.PIPE, text=True)
+                  for _ in range(3)]
+        failures = [p.stderr.read() for p in starts if p.wait(timeout=120) != 0]
+        assert failures == []
+        engine = make_engine(url)
+        assert current_revision(engine) == head_revision()
+        engine.dispose()

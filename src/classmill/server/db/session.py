@@ -20,7 +20,7 @@ from classmill.errors import ConfigError
 from classmill.server.db.filesystems import refuse_network_filesystem
 
 BUSY_TIMEOUT_MS = 30_000
-_BEGIN_OPTION = "classmill_sqlite_begin"
+SQLITE_BEGIN_OPTION = "classmill_sqlite_begin"
 
 
 def make_engine(url: str) -> Engine:
@@ -45,16 +45,17 @@ def _sqlite_on_connect(dbapi_connection, _record) -> None:
     # Take BEGIN out of the driver's hands so _sqlite_on_begin decides DEFERRED or IMMEDIATE.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
+    # The timeout first: switching a new file to WAL needs a lock another process may hold.
+    cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA journal_mode = WAL")
     cursor.execute("PRAGMA foreign_keys = ON")
-    cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     # In WAL mode NORMAL never corrupts the file; a power cut may lose only the last commits.
     cursor.execute("PRAGMA synchronous = NORMAL")
     cursor.close()
 
 
 def _sqlite_on_begin(connection) -> None:
-    mode = connection.get_execution_options().get(_BEGIN_OPTION, "DEFERRED")
+    mode = connection.get_execution_options().get(SQLITE_BEGIN_OPTION, "DEFERRED")
     connection.exec_driver_sql(f"BEGIN {mode}")
 
 
@@ -73,7 +74,7 @@ def writing(session: Session, lock_name: str | None = None) -> Iterator[Session]
     """
     if session.in_transaction():
         session.commit()  # end any read snapshot: the write must read fresh rows under its lock
-    session.connection(execution_options={_BEGIN_OPTION: "IMMEDIATE"})
+    session.connection(execution_options={SQLITE_BEGIN_OPTION: "IMMEDIATE"})
     try:
         if lock_name and session.get_bind().dialect.name == "postgresql":
             session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": lock_name})
