@@ -49,5 +49,9 @@ def test_docs_are_served_offline(client):
     assert page.status_code == 200 and "/api/v1/auth/login" in page.text
     assert "http://" not in page.text and "https://" not in page.text  # nothing loaded from a CDN
     assert "/upload" not in page.text  # the bundle service's page does not exist here
-    assert client.get("/openapi.json").json()["info"]["title"] == "classmill platform"
+    schema = client.get("/openapi.json").json()
+    assert schema["info"]["title"] == "classmill platform"
+    assert set(schema["components"]["securitySchemes"]) == {"token", "session"}
+    assert "security" in schema["paths"]["/api/v1/me"]["get"]
+    assert "security" not in schema["paths"]["/api/v1/auth/login"]["post"]
     assert client.get("/api/v1/health").json()["status"] == "ok"

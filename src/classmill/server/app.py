@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from classmill import __version__
+from classmill.server.api.openapi import install_security_schemes
 from classmill.server.api.problems import install_server_problem_handlers
 from classmill.server.api.routes import API_PREFIX, api_routers, page_routers
 from classmill.server.db.migrate import upgrade_database
@@ -58,4 +59,5 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(router, prefix=API_PREFIX)
     for router in page_routers:
         app.include_router(router)
+    install_security_schemes(app)
     return app
