@@ -16,7 +16,7 @@ section{background:#fff;border:1px solid #dde1e8;border-radius:8px;padding:16px 
 h2{font-size:17px;margin:0 0 6px;font-family:ui-monospace,Menlo,Consolas,monospace}
 .m{display:inline-block;min-width:52px;text-align:center;border-radius:4px;color:#fff;font-size:12px;
    padding:2px 6px;margin-right:8px;vertical-align:2px}
-.get{background:#2f7d4f}.post{background:#2c5fb8}
+.get{background:#2f7d4f}.post{background:#2c5fb8}.put{background:#8a5a00}.delete{background:#b3261e}
 table{border-collapse:collapse;width:100%;margin:6px 0}
 td,th{border-top:1px solid #eceef2;padding:4px 8px 4px 0;text-align:left;vertical-align:top;font-size:14px}
 th{color:#5b6475;font-weight:600} code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:13px}
@@ -49,8 +49,11 @@ def _body_fields(body: dict, components: dict) -> list[tuple[str, str, str, str]
     return rows
 
 
-def render_api_docs(openapi: dict) -> str:
-    """HTML listing every operation: method, path, summary, parameters, body fields, responses."""
+def render_api_docs(openapi: dict, try_it: str | None = "/upload") -> str:
+    """HTML listing every operation: method, path, summary, parameters, body fields, responses.
+
+    try_it: a page to try the API on, linked from the header; None for none (the platform server).
+    """
     info = openapi.get("info", {})
     components = openapi.get("components", {}).get("schemas", {})
     sections = []
@@ -86,7 +89,9 @@ def render_api_docs(openapi: dict) -> str:
         f"<title>{escape(info.get('title', 'API'))} — API</title><style>{_STYLE}</style></head><body><main>"
         f"<h1>{escape(info.get('title', 'API'))}</h1>"
         f"<p class='sub'>{escape(info.get('description', ''))} Version {escape(str(info.get('version', '')))}. "
-        "Machine-readable schema: <a href='/openapi.json'>/openapi.json</a>. Try it: <a href='/upload'>/upload</a>.</p>"
+        "Machine-readable schema: <a href='/openapi.json'>/openapi.json</a>."
+        + (f" Try it: <a href='{escape(try_it)}'>{escape(try_it)}</a>." if try_it else "")
+        + "</p>"
         + "".join(sections)
         + "</main></body></html>"
     )

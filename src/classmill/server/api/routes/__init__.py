@@ -1,0 +1,21 @@
+"""One router per resource. PUBLIC_ROUTES lists every route reachable without credentials."""
+
+from __future__ import annotations
+
+from classmill.server.api.routes import auth, docs, health, me, setup, tokens, users
+
+API_PREFIX = "/api/v1"
+
+# (method, path): the only routes that answer without a login or token (a test enforces it).
+PUBLIC_ROUTES = frozenset({
+    ("GET", f"{API_PREFIX}/health"),
+    ("GET", f"{API_PREFIX}/setup"),
+    ("POST", f"{API_PREFIX}/setup"),  # answers 409 once any user exists
+    ("POST", f"{API_PREFIX}/auth/login"),
+    ("GET", "/"),  # redirects to /docs
+    ("GET", "/docs"),
+    ("GET", "/openapi.json"),
+})
+
+api_routers = (health.router, setup.router, auth.router, me.router, tokens.router, users.router)
+page_routers = (docs.router,)

@@ -1,0 +1,63 @@
+"""create_app(settings): the platform server as a FastAPI app."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from classmill import __version__
+from classmill.server.api.openapi import install_security_schemes
+from classmill.server.api.problems import install_server_problem_handlers
+from classmill.server.api.routes import API_PREFIX, api_routers, page_routers
+from classmill.server.db.migrate import upgrade_database
+from classmill.server.db.session import make_engine, session_factory
+from classmill.server.login_limits import LoginLimiter
+from classmill.server.services.passwords import Passwords
+from classmill.server.settings import Settings
+from classmill.server.state import STATE_ATTRIBUTE, ServerState
+from classmill.server.workspace import prepare_workspace, workspace_secret
+
+
+def build_state(settings: Settings) -> ServerState:
+    """Everything the app shares, made once: the workspace exists and its secret is read here."""
+    prepare_workspace(settings.workspace)
+    secret = settings.session_secret.get_secret_value().encode() if settings.session_secret else None
+    engine = make_engine(settings.resolved_database_url)
+    return ServerState(
+        settings=settings,
+        engine=engine,
+        sessions=session_factory(engine),
+        passwords=Passwords(settings.argon2_time_cost, settings.argon2_memory_kib),
+        login_limiter=LoginLimiter(settings.login_attempts, settings.login_window_s),
+        csrf_key=secret or workspace_secret(settings.workspace),
+    )
+
+
+def create_app(settings: Settings) -> FastAPI:
+    state = build_state(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if settings.migrate_on_start:
+            await run_in_threadpool(upgrade_database, state.engine)
+        yield
+        state.engine.dispose()
+
+    app = FastAPI(
+        title="classmill platform",
+        description="Accounts and API tokens of the classmill platform (datasets, jobs and models to come).",
+        version=__version__,
+        docs_url=None,  # Swagger/ReDoc need a CDN; /docs is self-contained
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    setattr(app.state, STATE_ATTRIBUTE, state)
+    install_server_problem_handlers(app)
+    for router in api_routers:
+        app.include_router(router, prefix=API_PREFIX)
+    for router in page_routers:
+        app.include_router(router)
+    install_security_schemes(app)
+    return app

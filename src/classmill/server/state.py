@@ -1,0 +1,24 @@
+"""What every request of one app shares: settings, database, password hasher, login limiter, CSRF key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from classmill.server.login_limits import LoginLimiter
+from classmill.server.services.passwords import Passwords
+from classmill.server.settings import Settings
+
+STATE_ATTRIBUTE = "classmill"  # app.state.classmill
+
+
+@dataclass(frozen=True)
+class ServerState:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    passwords: Passwords
+    login_limiter: LoginLimiter
+    csrf_key: bytes

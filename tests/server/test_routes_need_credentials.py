@@ -1,0 +1,57 @@
+"""Every route answers 401 without credentials, except the documented public ones; 4xx share one shape."""
+
+from __future__ import annotations
+
+import re
+
+try:
+    from fastapi.routing import iter_route_contexts
+except ImportError:
+    iter_route_contexts = None
+from classmill.server.api.routes import PUBLIC_ROUTES
+from support.server_accounts import assert_problem
+
+
+def _every_route(app) -> list[tuple[str, str]]:
+    # Newer FastAPI keeps included routers as nested objects; iter_route_contexts flattens them.
+    # Older versions list every route in app.routes directly.
+    routes = iter_route_contexts(app.routes) if iter_route_contexts else app.routes
+    found = []
+    for route in routes:
+        methods = getattr(route, "methods", None) or ()
+        found += [(method, route.path) for method in sorted(methods) if method != "HEAD"]
+    return found
+
+
+def test_every_route_but_the_public_ones_needs_credentials(app, client):
+    routes = _every_route(app)
+    assert len(routes) >= 17 and len(set(routes)) == len(routes)
+    assert PUBLIC_ROUTES <= set(routes), "a documented public route no longer exists"
+    for method, path in routes:
+        url = re.sub(r"\{[^}]+\}", "1", path)
+        response = client.request(method, url, follow_redirects=False)
+        if (method, path) in PUBLIC_ROUTES:
+            assert response.status_code != 401, (method, path)
+        else:
+            assert_problem(response, 401)
+            assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_routing_and_validation_errors_have_the_error_shape(client):
+    assert_problem(client.get("/api/v1/no-such-thing"), 404, "not_found")
+    assert_problem(client.delete("/api/v1/health"), 405, "method_not_allowed")
+    body = assert_problem(client.post("/api/v1/setup", json={"username": "admin"}), 422, "invalid_request")
+    assert "password" in body["detail"]
+
+
+def test_docs_are_served_offline(client):
+    page = client.get("/docs")
+    assert page.status_code == 200 and "/api/v1/auth/login" in page.text
+    assert "http://" not in page.text and "https://" not in page.text  # nothing loaded from a CDN
+    assert "/upload" not in page.text  # the bundle service's page does not exist here
+    schema = client.get("/openapi.json").json()
+    assert schema["info"]["title"] == "classmill platform"
+    assert set(schema["components"]["securitySchemes"]) == {"token", "session"}
+    assert "security" in schema["paths"]["/api/v1/me"]["get"]
+    assert "security" not in schema["paths"]["/api/v1/auth/login"]["post"]
+    assert client.get("/api/v1/health").json()["status"] == "ok"
