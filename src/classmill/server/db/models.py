@@ -68,3 +68,9 @@ class LoginSession(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
+
+
+# Every table is registered on Base.metadata by importing its module here (Alembic reads it).
+from classmill.server.db.datasets import Dataset, DatasetVersion, StoredImage, VersionImage  # noqa: E402,F401
+from classmill.server.db.jobs import Job  # noqa: E402,F401
+from classmill.server.db.projects import Project, Share  # noqa: E402,F401
