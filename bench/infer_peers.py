@@ -76,9 +76,11 @@ def run_inference(plan: BenchPlan, workdir: Path, trained_run: Path | None) -> d
 
 
 def _val_split(run_dir: Path) -> tuple[list[str], list[str]]:
-    manifest = json.loads((run_dir / "split" / "manifest.json").read_text())
-    val = [r for r in manifest["records"] if r.get("split") == "val"]
-    return [r["path"] for r in val], [r["label"] for r in val]
+    from classmill.data import Dataset
+
+    # The manifest stores paths relative to the dataset root; the library resolves them.
+    val = Dataset.from_manifest(json.loads((run_dir / "split" / "manifest.json").read_text())).in_split("val")
+    return [str(r.path) for r in val], [r.label for r in val]
 
 
 def _compare(out: dict) -> dict:

@@ -49,8 +49,11 @@ def run_val_keys(run_dir: Path) -> set[str]:
     """The validation images a classmill run actually used, from its split manifest."""
     import json
 
+    from classmill.data import Dataset
+
+    # The manifest stores paths relative to the dataset root; the library resolves them.
     manifest = json.loads((run_dir / "split" / "manifest.json").read_text())
-    return {str(Path(r["path"]).resolve()) for r in manifest["records"] if r.get("split") == "val"}
+    return {str(Path(r.path).resolve()) for r in Dataset.from_manifest(manifest).in_split("val")}
 
 
 def make_tiny_dataset(source: Path, out: Path, *, per_class: int, px: int) -> Path:
