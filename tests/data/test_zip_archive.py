@@ -113,6 +113,22 @@ def test_a_running_extraction_is_waited_for(tmp_path, cache):
     assert done and extract_cache.is_complete(dest)
 
 
+def test_an_extraction_deleted_from_under_its_own_process_is_made_again(tmp_path, cache):
+    # The process holds a shared lock on an extraction it used; asking for an exclusive lock through
+    # a second descriptor would wait on that lock forever (a moved run whose zip cache was cleared).
+    import shutil
+
+    zpath = _dataset_zip(tmp_path / "again.zip")
+    first = zip_archive.extract_zip(zpath)
+    shutil.rmtree(first.root)
+    done = []
+    worker = threading.Thread(target=lambda: done.append(zip_archive.extract_zip(zpath)), daemon=True)
+    worker.start()
+    worker.join(10)
+    assert done, "extracting again deadlocked on the process's own lock"
+    assert extract_cache.is_complete(done[0].root)
+
+
 def test_the_cache_stays_within_its_budget_evicting_least_recently_used(tmp_path, cache, monkeypatch):
     zips = [_dataset_zip(tmp_path / f"z{i}.zip", n=3) for i in range(4)]
     dests = []

@@ -79,7 +79,11 @@ def use_or_extract(dest: Path, extract: Callable[[Path], None]) -> None:
         _touch(dest)
         return
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path(dest), os.O_RDWR | os.O_CREAT, 0o600)
+    # Reuse this process's own lock descriptor if it has one: flock locks belong to an open file,
+    # so an exclusive lock asked through a second descriptor would wait on our own shared lock
+    # forever (an extraction deleted from under a process that still uses it).
+    held = _IN_USE.pop(str(dest), None)
+    fd = held if held is not None else os.open(lock_path(dest), os.O_RDWR | os.O_CREAT, 0o600)
     try:
         while True:
             fcntl.flock(fd, fcntl.LOCK_SH)
@@ -93,9 +97,9 @@ def use_or_extract(dest: Path, extract: Callable[[Path], None]) -> None:
         os.close(fd)
         raise
     _touch(dest)
-    old = _IN_USE.pop(str(dest), None)
+    old = _IN_USE.get(str(dest))
     _IN_USE[str(dest)] = fd
-    if old is not None:
+    if old is not None and old != fd:  # another thread of this process got there first
         os.close(old)
 
 
