@@ -6,8 +6,9 @@ missing file. Two rules close it, both under the same store lock (BEGIN IMMEDIAT
 advisory lock STORE_LOCK on PostgreSQL):
 - the transaction that commits a version re-checks every newly stored file and puts it again if it
   is missing (`ensure_stored`), so the files exist when the version's rows commit;
-- garbage collection picks unreferenced hashes and deletes their files and rows inside one such
-  transaction, so it can never run between that re-check and the commit.
+- garbage collection deletes every file and row no version refers to inside one such transaction,
+  so it can never run between that re-check and the commit (a file an import stored a moment ago
+  may go, and is put back by that import's commit).
 A crash inside collection can leave a row whose file is gone; no version refers to it, the next
 import re-puts the file, and the next collection removes the row.
 """
@@ -15,6 +16,7 @@ import re-puts the file, and the next collection removes the row.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,17 +76,37 @@ def ensure_stored(session: Session, layout: StoreLayout, images: list[ImageFile]
 
 
 def collect_garbage(session: Session, layout: StoreLayout) -> int:
-    """Delete every stored image no version refers to (files and rows); returns how many."""
+    """Delete every stored image no version refers to: files (also those without a row, left by a
+    crashed import) and rows. Returns how many files went."""
     blobs = layout.blobs()
+    removed = 0
     with writing(session, lock_name=STORE_LOCK):
-        unreferenced = list(session.scalars(select(StoredImage.content_hash).where(
-            ~exists().where(VersionImage.content_hash == StoredImage.content_hash))))
-        for content_hash in unreferenced:
-            blobs.delete(content_hash)
-            thumbnail_path(layout.thumbnails, content_hash).unlink(missing_ok=True)
-        for start in range(0, len(unreferenced), _CHUNK):
-            session.execute(delete(StoredImage).where(
-                StoredImage.content_hash.in_(unreferenced[start:start + _CHUNK])))
-    if unreferenced:
-        log.info("garbage collection removed %d stored images", len(unreferenced))
-    return len(unreferenced)
+        referenced = set(session.scalars(select(VersionImage.content_hash).distinct()))
+        for path in _stored_files(layout.images):
+            content_hash = path.name.split(".", 1)[0]
+            if content_hash not in referenced:
+                blobs.delete(content_hash)
+                thumbnail_path(layout.thumbnails, content_hash).unlink(missing_ok=True)
+                removed += 1
+        for path in _stored_files(layout.thumbnails):  # a thumbnail whose image went before a crash
+            if path.stem not in referenced:
+                path.unlink(missing_ok=True)
+        session.execute(delete(StoredImage).where(
+            ~exists().where(VersionImage.content_hash == StoredImage.content_hash)))
+    if removed:
+        log.info("garbage collection removed %d stored images", removed)
+    return removed
+
+
+def _stored_files(root: Path) -> list[Path]:
+    """The finished files under root; temp files of writes cut off by a crash over an hour ago are removed."""
+    if not root.is_dir():
+        return []
+    found, stale = [], time.time() - 3600
+    for shard in root.iterdir():
+        for path in shard.iterdir() if shard.is_dir() else ():
+            if not path.name.endswith(".tmp"):
+                found.append(path)
+            elif path.stat().st_mtime < stale:  # a write in progress is younger than that
+                path.unlink(missing_ok=True)
+    return found

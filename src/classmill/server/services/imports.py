@@ -26,6 +26,7 @@ from classmill.server.db.session import writing
 from classmill.server.errors import Conflict, Forbidden, NotFound, ServiceError
 from classmill.server.services.access import get_accessible
 from classmill.server.services.datasets import ACTIVE_JOB_STATES
+from classmill.server.services.image_store import collect_garbage
 from classmill.server.store.layout import StoreLayout
 
 SERVER_STOPPED = "the server stopped during the import; retry it."
@@ -152,6 +153,7 @@ def reconcile_imports(session: Session, layout: StoreLayout) -> int:
         for entry in layout.staging.iterdir():
             if _leftover(entry, active):
                 shutil.rmtree(entry) if entry.is_dir() else entry.unlink(missing_ok=True)
+    collect_garbage(session, layout)  # files a killed import stored but never committed
     return failed
 
 

@@ -1,0 +1,89 @@
+"""Restart and storage safety: reconciling imports a dead process left, and garbage collection racing an import."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from classmill.server.db.datasets import Dataset, DatasetVersion, StoredImage
+from classmill.server.db.jobs import Job
+from classmill.server.db.models import User
+from classmill.server.db.session import make_engine
+from classmill.server.services.image_store import ImageFile, collect_garbage, store_file
+from classmill.server.services.imports import SERVER_STOPPED, reconcile_imports
+from classmill.server.services.version_commit import NewVersion, VersionEntry, commit_version
+from classmill.server.store.layout import StoreLayout
+from classmill.server.store.thumbnails import thumbnail_path
+from classmill.data.probe import content_hash
+from support.images import noise, save
+
+
+def _dead_pid() -> int:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def _setup(session: Session) -> tuple[User, Dataset]:
+    user = User(username="owner", password_hash="x", role="admin")
+    session.add(user)
+    session.flush()
+    dataset = Dataset(owner_id=user.id, name="d", status="importing")
+    session.add(dataset)
+    session.commit()
+    return user, dataset
+
+
+def _image(tmp_path, seed: int) -> ImageFile:
+    path = save(noise((40, 40), seed=seed), tmp_path / f"img{seed}.png")
+    return ImageFile(path, content_hash(path.read_bytes()), path.stat().st_size, "PNG", 40, 40)
+
+
+def test_restart_fails_imports_of_dead_processes_and_clears_staging(settings, tmp_path):
+    engine = make_engine(settings.resolved_database_url)
+    layout = StoreLayout(settings.workspace)
+    with Session(engine) as session:
+        user, dataset = _setup(session)
+        job = Job(kind="import", attempt="a" * 32, owner_id=user.id, dataset_id=dataset.id, state="running",
+                  pid=_dead_pid(), params={})
+        session.add(job)
+        session.commit()
+        (layout.staging / f"job-{job.id}" / "extracted").mkdir(parents=True)
+        (layout.staging / f"upload-{_dead_pid()}-abc.partial").write_bytes(b"PK")
+        orphan = _image(tmp_path, 1)
+        store_file(layout, orphan)  # stored by the dead import, never committed
+
+        assert reconcile_imports(session, layout) == 1
+        session.refresh(job)
+        session.refresh(dataset)
+        assert (job.state, job.error) == ("failed", SERVER_STOPPED)
+        assert (dataset.status, dataset.status_reason) == ("failed", SERVER_STOPPED)
+        assert list(layout.staging.iterdir()) == []
+        assert not layout.blobs().exists(orphan.content_hash)
+        assert not thumbnail_path(layout.thumbnails, orphan.content_hash).exists()
+    engine.dispose()
+
+
+def test_collection_between_store_and_commit_cannot_leave_a_version_without_its_file(settings, tmp_path):
+    engine = make_engine(settings.resolved_database_url)
+    layout = StoreLayout(settings.workspace)
+    with Session(engine) as session:
+        user, dataset = _setup(session)
+        image = _image(tmp_path, 2)
+        store_file(layout, image)  # the import stored it ...
+        assert collect_garbage(session, layout) == 1  # ... and collection ran before its commit
+        assert not layout.blobs().exists(image.content_hash)
+        new = NewVersion(dataset.id, user.id, None, [VersionEntry(image.content_hash, "ok", None, "ok/a.png")],
+                         ["ok"], "imported", {}, new_files=[image])
+        version = commit_version(session, layout, new)
+        assert layout.blobs().exists(image.content_hash)  # the commit put it back
+        assert thumbnail_path(layout.thumbnails, image.content_hash).exists()
+        assert collect_garbage(session, layout) == 0  # referenced now: it stays
+        assert session.scalar(select(StoredImage.content_hash)) == image.content_hash
+        assert session.get(DatasetVersion, version.id).image_count == 1
+        session.refresh(dataset)
+        assert dataset.status == "ready"
+    engine.dispose()
