@@ -160,3 +160,17 @@ def test_server_path_imports_only_for_admins_and_only_under_import_roots(platfor
     job = wait_for_job(platform.admin.get, response.json()["id"])
     assert job["state"] == "succeeded" and job["result"]["image_count"] == 6
     assert platform.import_root.joinpath("steel", "ok").is_dir()  # the source is left as it was
+
+
+def test_an_upload_without_content_length_is_cut_off_at_the_limit(platform):
+    dataset_id = platform.new_dataset()
+
+    def endless():
+        yield b"PK\x03\x04"
+        for _ in range(UPLOAD_LIMIT // 65536 + 2):
+            yield b"\0" * 65536
+
+    response = platform.admin.post(f"/api/v1/datasets/{dataset_id}/imports", content=endless(), headers=ZIP)
+    assert_problem(response, 413, "upload_too_large")
+    _nothing_stored(platform, dataset_id)
+    assert platform.admin.get(f"/api/v1/datasets/{dataset_id}").json()["status"] == "empty"

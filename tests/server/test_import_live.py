@@ -97,9 +97,8 @@ def test_kill_9_during_a_2000_image_import_then_restart_and_retry(server, settin
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             job = api.get(f"/api/v1/jobs/{job_id}").json()
-            if job["progress_phase"] == "store" and job["progress_done"] > 0 or job["state"] != "queued" and \
-                    job["progress_phase"] == "store":
-                break
+            if job["progress_phase"] == "store" and job["progress_done"] > 0:
+                break  # some files are in the store, no version row yet
             assert job["state"] in ("queued", "running"), job
             time.sleep(0.02)
         server.kill9()
@@ -113,8 +112,8 @@ def test_kill_9_during_a_2000_image_import_then_restart_and_retry(server, settin
         assert dataset["status"] == "failed" and "retry" in dataset["status_reason"]
         assert api.get(f"/api/v1/datasets/{dataset_id}/report").status_code == 404  # no half version
         assert list((server.workspace / "staging").iterdir()) == []
-        assert StoreLayout(server.workspace).images.exists() is False or not any(
-            StoreLayout(server.workspace).images.rglob("*.jpg"))  # what the killed import stored is collected
+        # what the killed import stored is collected at the restart
+        assert not any(StoreLayout(server.workspace).images.rglob("*.jpg"))
 
         retry = stream_file(api, f"/api/v1/datasets/{dataset_id}/imports", zip_path)
         job = wait_for_job(api.get, retry.json()["id"], seconds=120)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,14 +12,16 @@ from sqlalchemy.orm import Session
 from classmill.server.db.datasets import Dataset, DatasetVersion, StoredImage
 from classmill.server.db.jobs import Job
 from classmill.server.db.models import User
-from classmill.server.db.session import make_engine
+from classmill.server.db.session import make_engine, session_factory
 from classmill.server.services.image_store import ImageFile, collect_garbage, store_file
-from classmill.server.services.imports import SERVER_STOPPED, reconcile_imports
+from classmill.server.services.import_job import run_import
+from classmill.server.services.imports import SERVER_STOPPED, begin_import, job_folder, reconcile_imports
 from classmill.server.services.version_commit import NewVersion, VersionEntry, commit_version
 from classmill.server.store.layout import StoreLayout
 from classmill.server.store.thumbnails import thumbnail_path
 from classmill.data.probe import content_hash
 from support.images import noise, save
+from support.server_imports import class_zip
 
 
 def _dead_pid() -> int:
@@ -86,4 +89,38 @@ def test_collection_between_store_and_commit_cannot_leave_a_version_without_its_
         assert session.get(DatasetVersion, version.id).image_count == 1
         session.refresh(dataset)
         assert dataset.status == "ready"
+    engine.dispose()
+
+
+def _queued_upload_import(session: Session, layout: StoreLayout, tmp_path) -> Job:
+    user, dataset = _setup(session)
+    dataset.status = "empty"
+    session.commit()
+    job = begin_import(session, user, dataset.id, {"source": "upload"})
+    folder = job_folder(layout, job.id)
+    folder.mkdir(parents=True)
+    class_zip(tmp_path, {"ok": 3, "ng": 3}).rename(folder / "upload.zip")
+    return job
+
+
+def test_an_import_stopped_by_shutdown_fails_for_a_retry_and_a_stale_attempt_changes_nothing(settings, tmp_path):
+    engine = make_engine(settings.resolved_database_url)
+    layout = StoreLayout(settings.workspace)
+    sessions = session_factory(engine)
+    with sessions() as session:
+        job = _queued_upload_import(session, layout, tmp_path)
+        run_import(sessions, layout, job.id, "b" * 32, threading.Event())  # not this job's attempt
+        session.refresh(job)
+        assert job.state == "queued"
+        assert (job_folder(layout, job.id) / "upload.zip").is_file()  # the real attempt's input is untouched
+
+        stopping = threading.Event()
+        stopping.set()
+        run_import(sessions, layout, job.id, job.attempt, stopping)
+        session.commit()  # end this session's read snapshot
+        session.refresh(job)
+        assert (job.state, job.error) == ("failed", SERVER_STOPPED)
+        assert session.get(Dataset, job.dataset_id, populate_existing=True).status == "failed"
+        assert not job_folder(layout, job.id).exists()
+        assert session.scalar(select(DatasetVersion.id)) is None
     engine.dispose()

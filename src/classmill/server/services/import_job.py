@@ -54,10 +54,13 @@ class ImportFailed(UserError):
 def run_import(sessions: sessionmaker[Session], layout: StoreLayout, job_id: int, attempt: str,
                stopping: threading.Event) -> None:
     """Run the import job to its end (succeeded or failed); never raises."""
-    folder = job_folder(layout, job_id)
     with sessions() as session:
         try:
             params = _claim(session, job_id, attempt)
+        except StaleAttempt:  # its staging folder belongs to the attempt that holds the job: leave it
+            log.warning("import job %s: attempt %s is stale; nothing done", job_id, attempt)
+            return
+        try:
             _import(session, layout, job_id, attempt, params, stopping)
         except StaleAttempt:
             log.warning("import job %s: attempt %s is stale; nothing committed", job_id, attempt)
@@ -72,7 +75,7 @@ def run_import(sessions: sessionmaker[Session], layout: StoreLayout, job_id: int
             fail_job(session, job_id, attempt, f"the import failed unexpectedly ({type(exc).__name__}: {exc}). "
                      "Retry it; if it fails again, report it with the server's log.")
         finally:
-            shutil.rmtree(folder, ignore_errors=True)
+            shutil.rmtree(job_folder(layout, job_id), ignore_errors=True)
 
 
 def _claim(session: Session, job_id: int, attempt: str) -> dict:
