@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import io
 import zipfile
 
 import classmill.data
-from support.images import huge_png, jpeg_bytes, make_class_folders, noise
+from support.images import huge_png, make_class_folders
 from support.server_accounts import assert_problem
 from support.server_imports import class_zip, small_jpegs, wait_for_job, zip_folder, zip_of
 
-from import_fixtures import UPLOAD_LIMIT, platform  # noqa: F401 - fixture
+from support.server_platform import UPLOAD_LIMIT, platform  # noqa: F401 - fixture
 
 ZIP = {"Content-Type": "application/zip"}
 
@@ -174,3 +173,24 @@ def test_an_upload_without_content_length_is_cut_off_at_the_limit(platform):
     assert_problem(response, 413, "upload_too_large")
     _nothing_stored(platform, dataset_id)
     assert platform.admin.get(f"/api/v1/datasets/{dataset_id}").json()["status"] == "empty"
+
+
+def test_an_image_the_thumbnailer_cannot_decode_is_reported_not_dropped(platform, tmp_path, monkeypatch):
+    from classmill.server.services import image_store
+
+    real, failed = image_store.make_thumbnail, []
+
+    def first_fails(source, dest, **kwargs):
+        if not failed:
+            failed.append(source)
+            raise OSError("broken data stream")
+        return real(source, dest, **kwargs)
+
+    monkeypatch.setattr(image_store, "make_thumbnail", first_fails)
+    dataset_id = platform.new_dataset()
+    job = _imported(platform.admin, dataset_id, class_zip(tmp_path, {"ok": 3, "ng": 3}).read_bytes())
+    assert job["state"] == "succeeded" and job["result"]["image_count"] == 5, job
+    report = platform.admin.get(f"/api/v1/datasets/{dataset_id}/report").json()["report"]
+    errors = [p for p in report["errors"] if "file" in p]
+    assert [(p["rule"], p["file"].split("/")[0]) for p in errors] in ([("undecodable", "ok")], [("undecodable", "ng")])
+    assert "broken data stream" in errors[0]["message"] and errors[0]["fix"]

@@ -9,7 +9,7 @@ from classmill.server.db.session import make_engine
 from support.server_accounts import assert_problem
 from support.server_imports import class_zip, wait_for_job
 
-from import_fixtures import platform  # noqa: F401 - fixture
+from support.server_platform import platform  # noqa: F401 - fixture
 
 
 def _import_zip(client, dataset_id: int, zip_path) -> dict:

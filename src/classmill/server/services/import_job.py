@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 import classmill.data
 from classmill.data import DatasetReport
 from classmill.errors import UserError
+from classmill.progress import PhaseProgress
 from classmill.server.db.base import utc_now
 from classmill.server.db.datasets import VersionImage
 from classmill.server.db.jobs import Job
@@ -118,7 +119,7 @@ def _import(session: Session, layout: StoreLayout, job_id: int, attempt: str, pa
     report_dict = report.to_dict()
     _refuse_unusable(report, report_dict, source)
     entries, files = _entries_and_files(report, params)
-    stored = _store_all(layout, files, report_dict, emit)
+    stored = _store_all(layout, files, {e.content_hash: e for e in entries}, report_dict, emit)
     entries = [e for e in entries if e.content_hash in stored]
     if not entries:
         raise ImportFailed("none of the images could be stored (see the report).", report_dict)
@@ -169,10 +170,9 @@ def _entries_and_files(report: DatasetReport, params: dict) -> tuple[list[Versio
     return entries, files
 
 
-def _store_all(layout: StoreLayout, files: dict[str, ImageFile], report_dict: dict, emit) -> dict[str, ImageFile]:
+def _store_all(layout: StoreLayout, files: dict[str, ImageFile], entries: dict[str, VersionEntry], report_dict: dict,
+               emit) -> dict[str, ImageFile]:
     """Put every file and its thumbnail in the store; a file that cannot be decoded joins the report's errors."""
-    from classmill.progress import PhaseProgress
-
     meter = PhaseProgress("store", len(files), emit)
     stored = {}
     for content_hash, image in files.items():
@@ -180,9 +180,10 @@ def _store_all(layout: StoreLayout, files: dict[str, ImageFile], report_dict: di
             store_file(layout, image)
             stored[content_hash] = image
         except (UserError, OSError, ValueError, Image.DecompressionBombError) as exc:
+            name, label = entries[content_hash].original_name, entries[content_hash].label
             report_dict["errors"].append({
-                "rule": "undecodable", "severity": "error", "file": str(image.source.name),
-                "message": f"{image.source.name}: could not be decoded for its thumbnail ({exc})",
+                "rule": "undecodable", "severity": "error", "file": name, "label": label,
+                "message": f"{name}: could not be decoded for its thumbnail ({exc})",
                 "fix": "Re-export the image from the original as JPEG or PNG."})
         meter.advance()
     return stored
