@@ -80,13 +80,26 @@ async def import_zip(dataset_id: int, request: Request, user: CurrentUser, state
                                    "Send a .zip of class folders (images/<label>/*.jpg) as the request body.",
                                    code="not_a_zip")
         job = await run_in_threadpool(imports.begin_import, session, user, dataset_id, {"source": "upload"})
-        folder = imports.job_folder(state.layout, job.id)
-        folder.mkdir(parents=True, mode=0o700)
-        os.replace(partial, folder / UPLOAD_NAME)
+
+        def stage(folder) -> None:
+            folder.mkdir(parents=True, mode=0o700)
+            os.replace(partial, folder / UPLOAD_NAME)
+
+        await run_in_threadpool(_hand_over, state, session, job, stage)
     finally:
         partial.unlink(missing_ok=True)
-    state.background.submit(run_import, state.sessions, state.layout, job.id, job.attempt)
     return JobOut.model_validate(job)
+
+
+def _hand_over(state, session, job, stage) -> None:
+    """Move the staged input into the job's folder and start the job; if that fails, the job fails."""
+    try:
+        stage(imports.job_folder(state.layout, job.id))
+    except OSError as exc:
+        imports.fail_job(session, job.id, job.attempt, f"the upload could not be staged ({exc.strerror}). "
+                         "Check the workspace disk, then retry.")
+        raise
+    state.background.submit(run_import, state.sessions, state.layout, job.id, job.attempt)
 
 
 @router.post("/{dataset_id}/imports/server-path", status_code=status.HTTP_202_ACCEPTED,
@@ -114,10 +127,9 @@ async def import_into_class(dataset_id: int, label: str, request: Request, user:
         names = await _save_files(request, partial / CLASS_FILES / label, label)
         job = await run_in_threadpool(imports.begin_import, session, user, dataset_id,
                                       {"source": "class_images", "label": label, "names": names})
-        os.replace(partial, imports.job_folder(state.layout, job.id))
+        await run_in_threadpool(_hand_over, state, session, job, lambda folder: os.replace(partial, folder))
     finally:
         shutil.rmtree(partial, ignore_errors=True)
-    state.background.submit(run_import, state.sessions, state.layout, job.id, job.attempt)
     return JobOut.model_validate(job)
 
 
