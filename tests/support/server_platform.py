@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,9 +31,15 @@ class Platform:
         root = self.workspace / "store" / "images"
         return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
 
-    def staging_entries(self) -> list[Path]:
+    def staging_entries(self, settle_s: float = 5.0) -> list[Path]:
+        """What is left in staging once the worker has tidied up (it does so just after a job ends)."""
         root = self.workspace / "staging"
-        return sorted(root.iterdir()) if root.exists() else []
+        deadline = time.monotonic() + settle_s
+        while True:
+            found = sorted(root.iterdir()) if root.exists() else []
+            if not found or time.monotonic() > deadline:
+                return found
+            time.sleep(0.02)
 
 
 def _bearer(client: TestClient, csrf: str, app) -> TestClient:

@@ -24,7 +24,7 @@ from classmill.data import DatasetReport
 from classmill.errors import UserError
 from classmill.progress import PhaseProgress
 from classmill.server.db.base import utc_now
-from classmill.server.db.datasets import VersionImage
+from classmill.server.db.datasets import DatasetVersion, VersionImage
 from classmill.server.db.jobs import Job
 from classmill.server.db.session import writing
 from classmill.server.services.datasets import newest_version
@@ -127,17 +127,15 @@ def _import(session: Session, layout: StoreLayout, job_id: int, attempt: str, pa
     if stopping.is_set():
         raise ImportStopped()
 
-    def finish(s: Session) -> None:
+    def finish(s: Session, version: DatasetVersion) -> None:
         job = s.get(Job, job_id, populate_existing=True)
         if job is None or job.attempt != attempt or job.state != "running":
             raise StaleAttempt()
         job.state, job.finished_at = "succeeded", utc_now()
         job.progress_phase, job.progress_done, job.progress_total = "done", len(new.entries), len(new.entries)
+        job.result = {"version_id": version.id, "version": version.number, "image_count": version.image_count}
 
-    version = commit_version(session, layout, new, before_commit=finish)
-    with writing(session):
-        session.get(Job, job_id, populate_existing=True).result = {
-            "version_id": version.id, "version": version.number, "image_count": version.image_count}
+    commit_version(session, layout, new, before_commit=finish)
 
 
 def _refuse_unusable(report: DatasetReport, report_dict: dict, source: str) -> None:

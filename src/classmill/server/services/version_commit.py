@@ -47,11 +47,11 @@ class NewVersion:
 
 
 def commit_version(session: Session, layout: StoreLayout, new: NewVersion,
-                   before_commit: Callable[[Session], None] | None = None) -> DatasetVersion:
+                   before_commit: Callable[[Session, DatasetVersion], None] | None = None) -> DatasetVersion:
     """Insert the version and its rows (and StoredImage rows for new files) in one transaction.
 
-    before_commit: runs inside the same transaction (e.g. to check the job's attempt and mark it
-    done); raising there commits nothing.
+    before_commit(session, version): runs inside the same transaction (e.g. to check the job's
+    attempt and mark it done); raising there commits nothing.
     """
     hashes = [e.content_hash for e in new.entries]
     if len(set(hashes)) != len(hashes):
@@ -75,5 +75,5 @@ def commit_version(session: Session, layout: StoreLayout, new: NewVersion,
         dataset = session.get(Dataset, new.dataset_id)
         dataset.status, dataset.status_reason, dataset.updated_at = "ready", "", utc_now()
         if before_commit is not None:
-            before_commit(session)
+            before_commit(session, version)
     return version
