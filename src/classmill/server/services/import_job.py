@@ -177,6 +177,8 @@ def _store_all(layout: StoreLayout, files: dict[str, ImageFile], entries: dict[s
         try:
             store_file(layout, image)
             stored[content_hash] = image
+        except FileNotFoundError:  # collected by a concurrent garbage collection: the commit puts it back
+            stored[content_hash] = image
         except (UserError, OSError, ValueError, Image.DecompressionBombError) as exc:
             name, label = entries[content_hash].original_name, entries[content_hash].label
             report_dict["errors"].append({
