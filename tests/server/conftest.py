@@ -6,10 +6,11 @@ from typing import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 
 from classmill.server.app import create_app
 from classmill.server.db.base import Base
+from classmill.server.db.datasets import DatasetVersion
 from classmill.server.db.migrate import upgrade_database
 from classmill.server.db.session import make_engine
 from classmill.server.settings import Settings
@@ -29,6 +30,8 @@ def migrated_url(request, tmp_path_factory) -> Iterator[str]:
 def _empty_tables(url: str) -> None:
     engine = make_engine(url)
     with engine.begin() as connection:
+        # a version's parent is RESTRICTed row by row, even within one DELETE: unlink parents first
+        connection.execute(update(DatasetVersion).values(parent_id=None))
         for table in reversed(Base.metadata.sorted_tables):
             connection.execute(delete(table))
     engine.dispose()

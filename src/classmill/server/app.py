@@ -14,9 +14,12 @@ from classmill.server.api.routes import API_PREFIX, api_routers, page_routers
 from classmill.server.db.migrate import upgrade_database
 from classmill.server.db.session import make_engine, session_factory
 from classmill.server.login_limits import LoginLimiter
+from classmill.server.jobs.threads import BackgroundWork
+from classmill.server.services.imports import reconcile_imports
 from classmill.server.services.passwords import Passwords
 from classmill.server.settings import Settings
 from classmill.server.state import STATE_ATTRIBUTE, ServerState
+from classmill.server.store.layout import StoreLayout
 from classmill.server.workspace import prepare_workspace, workspace_secret
 
 
@@ -32,7 +35,14 @@ def build_state(settings: Settings) -> ServerState:
         passwords=Passwords(settings.argon2_time_cost, settings.argon2_memory_kib),
         login_limiter=LoginLimiter(settings.login_attempts, settings.login_window_s),
         csrf_key=secret or workspace_secret(settings.workspace),
+        layout=StoreLayout(settings.workspace),
+        background=BackgroundWork(),
     )
+
+
+def _reconcile(state: ServerState) -> None:
+    with state.sessions() as session:
+        reconcile_imports(session, state.layout)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -42,7 +52,9 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI):
         if settings.migrate_on_start:
             await run_in_threadpool(upgrade_database, state.engine)
+        await run_in_threadpool(_reconcile, state)
         yield
+        await run_in_threadpool(state.background.shutdown)
         state.engine.dispose()
 
     app = FastAPI(

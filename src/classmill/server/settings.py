@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     session_days: float = Field(14, gt=0, description="a login cookie is valid this long")
     login_attempts: int = Field(5, ge=1, description="failed logins per username and address before a pause")
     login_window_s: float = Field(300, gt=0, description="the failed-login count covers this many seconds")
+    max_upload_bytes: int = Field(5 * 1000**3, ge=1, description="largest upload accepted (a zip or a batch of images), bytes")
+    import_roots: list[Path] = Field(default_factory=list, description="folders admins may import datasets from on the server (JSON list)")
     migrate_on_start: bool = Field(True, description="upgrade the database schema when the server starts")
     # argon2id cost; the defaults are argon2-cffi's (RFC 9106 low-memory profile). Lower only in tests.
     argon2_time_cost: int = Field(3, ge=1)
@@ -50,6 +52,11 @@ class Settings(BaseSettings):
     def _absolute_workspace(cls, value: Path) -> Path:
         # "~/cm" from an env file is not expanded by any shell; a relative folder would move with the cwd.
         return value.expanduser().absolute()
+
+    @field_validator("import_roots")
+    @classmethod
+    def _absolute_roots(cls, value: list[Path]) -> list[Path]:
+        return [root.expanduser().absolute() for root in value]
 
     @property
     def resolved_database_url(self) -> str:

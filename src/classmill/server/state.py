@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from classmill.server.jobs.threads import BackgroundWork
 from classmill.server.login_limits import LoginLimiter
 from classmill.server.services.passwords import Passwords
 from classmill.server.settings import Settings
+from classmill.server.store.layout import StoreLayout
 
 STATE_ATTRIBUTE = "classmill"  # app.state.classmill
 
@@ -22,3 +24,5 @@ class ServerState:
     passwords: Passwords
     login_limiter: LoginLimiter
     csrf_key: bytes
+    layout: StoreLayout
+    background: BackgroundWork

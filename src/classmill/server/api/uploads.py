@@ -1,0 +1,67 @@
+"""Request bodies streamed to a file in chunks, never whole in memory, under the upload size limit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import Request
+from starlette.concurrency import run_in_threadpool
+
+from classmill.server.errors import ServiceError
+
+
+class PayloadTooLarge(ServiceError):
+    status, code = 413, "upload_too_large"
+
+
+class LengthRequired(ServiceError):
+    status, code = 411, "length_required"
+
+
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"the upload is larger than the server's limit of {limit / 1e9:.2f} GB.",
+                           "Split the dataset into smaller zips, or ask the admin to raise CLASSMILL_MAX_UPLOAD_BYTES.")
+
+
+def declared_length(request: Request, limit: int, *, required: bool = False) -> int | None:
+    """The Content-Length, refused early (413) when over `limit`; 411 when required and missing."""
+    text = request.headers.get("content-length")
+    if text is None:
+        if required:
+            raise LengthRequired("the request has no Content-Length.", "Send the files with a Content-Length header "
+                                 "(any HTTP client does for a multipart form).")
+        return None
+    if not text.isdigit():
+        raise ServiceError("the Content-Length header is not a number.", "Send a valid request.", code="bad_length")
+    if int(text) > limit:
+        raise _too_large(limit)
+    return int(text)
+
+
+async def stream_body_to(request: Request, target: Path, limit: int) -> int:
+    """Write the body to `target` chunk by chunk; returns its size. On any failure `target` is removed.
+
+    A body that stops short of its Content-Length (a dropped connection) is refused, so a truncated
+    upload never becomes an import.
+    """
+    expected = declared_length(request, limit)
+    written = 0
+    handle = await run_in_threadpool(open, target, "xb")
+    try:
+        async for chunk in request.stream():
+            written += len(chunk)
+            if written > limit:
+                raise _too_large(limit)
+            if chunk:
+                await run_in_threadpool(handle.write, chunk)
+        handle.close()
+        if expected is not None and written != expected:
+            raise ServiceError(f"the upload ended after {written} of {expected} bytes.",
+                               "Send it again; nothing was stored.", code="truncated_upload")
+        if written == 0:
+            raise ServiceError("the upload is empty.", "Send the zip file as the request body.", code="empty_upload")
+    except BaseException:
+        handle.close()
+        target.unlink(missing_ok=True)
+        raise
+    return written

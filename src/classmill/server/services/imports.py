@@ -1,0 +1,177 @@
+"""Starting dataset imports, their staging folders, and reconciling them after a restart.
+
+An import is a Job row (kind "import") plus a staging folder `<workspace>/staging/job-<id>/`
+holding what it reads (an uploaded zip and its extraction, or images for one class). The work
+itself is services/import_job.py. Nothing of an import is visible until its final transaction
+(services/version_commit.py), so a failed or killed import leaves only a failed job behind.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+from pathlib import Path
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from classmill.data.labels import label_name_problem
+from classmill.server.db.base import utc_now
+from classmill.server.db.datasets import Dataset, DatasetVersion
+from classmill.server.db.jobs import Job
+from classmill.server.db.models import User
+from classmill.server.db.session import writing
+from classmill.server.errors import Conflict, Forbidden, NotFound, ServiceError
+from classmill.server.services.access import get_accessible
+from classmill.server.services.datasets import ACTIVE_JOB_STATES
+from classmill.server.services.image_store import collect_garbage
+from classmill.server.store.layout import StoreLayout
+
+SERVER_STOPPED = "the server stopped during the import; retry it."
+_PARTIAL_PREFIX = "upload-"
+
+
+def job_folder(layout: StoreLayout, job_id: int) -> Path:
+    return layout.staging / f"job-{job_id}"
+
+
+def new_partial_upload(layout: StoreLayout) -> Path:
+    """A private name in staging for an upload still arriving; its pid tells a restart whose it is."""
+    layout.staging.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return layout.staging / f"{_PARTIAL_PREFIX}{os.getpid()}-{secrets.token_hex(8)}.partial"
+
+
+def check_can_import(session: Session, user: User, dataset_id: int) -> Dataset:
+    """The dataset, if the user may write it and no import into it is under way (before reading a body)."""
+    dataset = get_accessible(session, user, Dataset, dataset_id, write=True)
+    if session.scalar(select(exists().where(Job.dataset_id == dataset_id, Job.state.in_(ACTIVE_JOB_STATES)))):
+        raise Conflict(f"dataset {dataset_id} already has an import under way.",
+                       "Wait for it to finish (GET /api/v1/jobs/{id}), then send this one.", code="import_running")
+    return dataset
+
+
+def check_class_label(label: str) -> str:
+    reason = label_name_problem(label)
+    if reason or label.startswith("."):
+        raise ServiceError(f"label {label!r} {reason or 'starts with a dot (hidden files are ignored)'}.",
+                           "Use a class name without slashes, control characters or leading dots.",
+                           code="invalid_label")
+    return label
+
+
+def begin_import(session: Session, user: User, dataset_id: int, params: dict) -> Job:
+    """Record a queued import job and mark the dataset importing, in one transaction.
+
+    params: {"source": "upload" | "server_path" | "class_images", ...}; a class import needs a version.
+    """
+    with writing(session, lock_name=f"classmill.dataset-import.{dataset_id}"):
+        dataset = check_can_import(session, user, dataset_id)
+        session.refresh(dataset)
+        has_version = session.scalar(select(exists().where(DatasetVersion.dataset_id == dataset_id)))
+        if params["source"] == "class_images" and not has_version:
+            raise Conflict(f"dataset {dataset_id} has no version to add images to yet.",
+                           "Import a zip or a folder of class folders first.", code="dataset_empty")
+        job = Job(kind="import", attempt=secrets.token_hex(16), owner_id=user.id, dataset_id=dataset_id,
+                  params={**params, "dataset_id": dataset_id, "author_id": user.id}, state="queued", progress_phase="queued")
+        session.add(job)
+        dataset.status, dataset.status_reason, dataset.updated_at = "importing", "", utc_now()
+        session.flush()
+    return job
+
+
+def confine_server_path(roots: list[Path], text: str) -> Path:
+    """The real path of `text` if it lies under one of the configured import roots; 4xx naming it otherwise."""
+    if not roots:
+        raise Forbidden("importing from the server's disk is switched off (no import roots configured).",
+                        "Set CLASSMILL_IMPORT_ROOTS to a JSON list of folders, e.g. '[\"/data/datasets\"]'.",
+                        code="no_import_roots")
+    raw = Path(text)
+    if not raw.is_absolute() or ".." in raw.parts:
+        raise ServiceError(f"{text!r} is not an absolute path without '..'.",
+                           "Give the full path of a folder, CSV or list folder under an import root.",
+                           code="path_not_allowed")
+    real = raw.resolve()
+    allowed = [root.resolve() for root in roots]
+    if not any(real == root or real.is_relative_to(root) for root in allowed):
+        raise Forbidden(f"{text!r} is outside the import roots (it resolves to {str(real)!r}).",
+                        "Put the dataset under one of: " + ", ".join(str(r) for r in allowed) + ".",
+                        code="path_not_allowed")
+    if not real.exists():
+        raise NotFound(f"{text!r} does not exist on the server.", "Check the path.", code="path_not_found")
+    return real
+
+
+def get_job(session: Session, user: User, job_id: int) -> Job:
+    job = session.get(Job, job_id, populate_existing=True)
+    if job is not None and (user.is_admin or job.owner_id == user.id):
+        return job
+    if job is not None and job.dataset_id is not None:
+        try:
+            get_accessible(session, user, Dataset, job.dataset_id)
+            return job
+        except NotFound:
+            pass
+    raise NotFound(f"there is no job {job_id}.", "Use the job id an import answered with.", code="job_not_found")
+
+
+def fail_job(session: Session, job_id: int, attempt: str, reason: str, result: dict | None = None) -> None:
+    """Mark the attempt failed and put its dataset back (ready if it has versions, failed otherwise)."""
+    with writing(session):
+        job = session.get(Job, job_id, populate_existing=True)
+        if job is None or job.attempt != attempt or job.state not in ACTIVE_JOB_STATES:
+            return  # a stale attempt changes nothing
+        _fail(session, job, reason, result)
+
+
+def _fail(session: Session, job: Job, reason: str, result: dict | None = None) -> None:
+    job.state, job.error, job.finished_at = "failed", reason, utc_now()
+    if result is not None:
+        job.result = result
+    dataset = session.get(Dataset, job.dataset_id, populate_existing=True)
+    if dataset is not None:
+        has_version = session.scalar(select(exists().where(DatasetVersion.dataset_id == dataset.id)))
+        dataset.status = "ready" if has_version else "failed"
+        dataset.status_reason = "" if has_version else reason
+        dataset.updated_at = utc_now()
+
+
+def reconcile_imports(session: Session, layout: StoreLayout) -> int:
+    """At start: fail imports whose process is gone, and clear staging leftovers; returns jobs failed."""
+    host = socket.gethostname()
+    failed = 0
+    with writing(session):
+        for job in session.scalars(select(Job).where(Job.kind == "import", Job.state.in_(ACTIVE_JOB_STATES))):
+            if job.host not in ("", host) or (job.pid not in (None, os.getpid()) and _alive(job.pid)):
+                continue  # another live server runs it
+            _fail(session, job, SERVER_STOPPED)
+            failed += 1
+    active = set(session.scalars(select(Job.id).where(Job.kind == "import", Job.state.in_(ACTIVE_JOB_STATES))))
+    session.commit()
+    if layout.staging.is_dir():
+        for entry in layout.staging.iterdir():
+            if _leftover(entry, active):
+                shutil.rmtree(entry) if entry.is_dir() else entry.unlink(missing_ok=True)
+    collect_garbage(session, layout)  # files a killed import stored but never committed
+    return failed
+
+
+def _leftover(entry: Path, active_jobs: set[int]) -> bool:
+    name = entry.name
+    if name.startswith("job-") and name[4:].isdigit():
+        return int(name[4:]) not in active_jobs
+    if name.startswith(_PARTIAL_PREFIX):
+        pid = name[len(_PARTIAL_PREFIX):].split("-", 1)[0]
+        return not (pid.isdigit() and int(pid) != os.getpid() and _alive(int(pid)))
+    return True
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

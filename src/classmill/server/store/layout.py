@@ -1,0 +1,29 @@
+"""Where the server keeps files inside its workspace: stored images, thumbnails, and import staging."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from classmill.server.store.blobs import LocalBlobStore
+
+
+@dataclass(frozen=True)
+class StoreLayout:
+    workspace: Path
+
+    @property
+    def images(self) -> Path:
+        return self.workspace / "store" / "images"
+
+    @property
+    def thumbnails(self) -> Path:
+        return self.workspace / "store" / "thumbnails"
+
+    @property
+    def staging(self) -> Path:
+        """Uploads and extractions of imports in progress; emptied of leftovers at every start."""
+        return self.workspace / "staging"
+
+    def blobs(self) -> LocalBlobStore:
+        return LocalBlobStore(self.images)

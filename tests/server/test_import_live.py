@@ -1,0 +1,126 @@
+"""Imports through the real server: neu-steel as a zip, a dropped upload, and a kill -9 during an import."""
+
+from __future__ import annotations
+
+import socket
+import time
+import zipfile
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import classmill.data
+from classmill.server.db.datasets import VersionImage
+from classmill.server.db.session import make_engine
+from classmill.server.store.layout import StoreLayout
+from support.images import SHARED_DATASETS
+from support.live_server import LiveServer, stream_file
+from support.server_imports import small_jpegs, wait_for_job, zip_folder
+
+NEU_STEEL = SHARED_DATASETS / "neu-steel"
+
+
+@pytest.fixture
+def server(settings, tmp_path):
+    live = LiveServer(tmp_path / "ws", settings.resolved_database_url).start()
+    yield live
+    live.stop()
+
+
+def _problems(report: dict) -> list[tuple]:
+    return sorted((p["severity"], p["rule"], p.get("file") or "", p.get("label") or "")
+                  for p in report["errors"] + report["warnings"])
+
+
+@pytest.mark.slow
+def test_neu_steel_zip_through_the_real_server_stores_the_librarys_report(server, tmp_path):
+    if not NEU_STEEL.is_dir():
+        pytest.fail(f"{NEU_STEEL} is missing: the shared datasets are part of the test setup")
+    zip_path = zip_folder(NEU_STEEL, tmp_path / "neu-steel.zip", top="neu-steel")
+    with server.admin_client() as api:
+        dataset_id = api.post("/api/v1/datasets", json={"name": "neu-steel"}).json()["id"]
+        response = stream_file(api, f"/api/v1/datasets/{dataset_id}/imports", zip_path)
+        assert response.status_code == 202, response.text
+        job = wait_for_job(api.get, response.json()["id"], seconds=120)
+        assert job["state"] == "succeeded", job
+        assert api.get(f"/api/v1/datasets/{dataset_id}").json()["status"] == "ready"
+        stored = api.get(f"/api/v1/datasets/{dataset_id}/report").json()["report"]
+    library = classmill.data.check(zip_path, extract_dir=tmp_path / "extracted")
+    expected = library.to_dict()
+    for key in ("ok", "classes", "files_checked", "usable_images", "dataset_hash", "kind", "ignored"):
+        assert stored[key] == expected[key], key
+    assert _problems(stored) == _problems(expected)
+    assert expected["usable_images"] == 1800
+    # a version holds each file once: neu-steel's same-label copy is reported (warning "duplicate"), not stored twice
+    assert job["result"]["image_count"] == len({r.content_hash for r in library.dataset.records})
+    assert ("warning", "duplicate") in {p[:2] for p in _problems(stored)}
+
+
+@pytest.mark.slow
+def test_a_dropped_upload_leaves_nothing_and_a_retry_works(server, tmp_path):
+    root = tmp_path / "src"
+    for label in ("ok", "ng"):
+        for i, data in enumerate(small_jpegs(20, seed=hash(label) % 1000)):
+            (root / label).mkdir(parents=True, exist_ok=True)
+            (root / label / f"{i}.jpg").write_bytes(data)
+    zip_path = zip_folder(root, tmp_path / "d.zip")
+    body = zip_path.read_bytes()
+    with server.admin_client() as api:
+        dataset_id = api.post("/api/v1/datasets", json={"name": "d"}).json()["id"]
+        token = api.headers["Authorization"]
+        with socket.create_connection(("127.0.0.1", server.port)) as raw:
+            raw.sendall((f"POST /api/v1/datasets/{dataset_id}/imports HTTP/1.1\r\nHost: x\r\n"
+                         f"Authorization: {token}\r\nContent-Type: application/zip\r\n"
+                         f"Content-Length: {len(body)}\r\n\r\n").encode() + body[: len(body) // 2])
+            time.sleep(0.5)
+        time.sleep(1.0)
+        staging = server.workspace / "staging"
+        assert not staging.exists() or list(staging.iterdir()) == []
+        assert api.get(f"/api/v1/datasets/{dataset_id}").json()["status"] == "empty"
+        assert api.get(f"/api/v1/datasets/{dataset_id}/report").status_code == 404
+        response = stream_file(api, f"/api/v1/datasets/{dataset_id}/imports", zip_path)
+        assert response.status_code == 202, response.text
+        assert wait_for_job(api.get, response.json()["id"])["state"] == "succeeded"
+
+
+@pytest.mark.slow
+def test_kill_9_during_a_2000_image_import_then_restart_and_retry(server, settings, tmp_path):
+    zip_path = tmp_path / "big.zip"
+    with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_STORED) as zf:
+        for label_index, label in enumerate(("a", "b", "c", "d")):
+            for i, data in enumerate(small_jpegs(500, side=36, seed=label_index + 1)):
+                zf.writestr(f"{label}/{i}.jpg", data)
+    with server.admin_client() as api:
+        dataset_id = api.post("/api/v1/datasets", json={"name": "big"}).json()["id"]
+        job_id = stream_file(api, f"/api/v1/datasets/{dataset_id}/imports", zip_path).json()["id"]
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            job = api.get(f"/api/v1/jobs/{job_id}").json()
+            if job["progress_phase"] == "store" and job["progress_done"] > 0:
+                break  # some files are in the store, no version row yet
+            assert job["state"] in ("queued", "running"), job
+            time.sleep(0.02)
+        server.kill9()
+    assert job["state"] == "running" and job["progress_phase"] == "store", job
+
+    server.start()
+    with server.admin_client() as api:
+        job = api.get(f"/api/v1/jobs/{job_id}").json()
+        assert job["state"] == "failed" and "server stopped" in job["error"], job
+        dataset = api.get(f"/api/v1/datasets/{dataset_id}").json()
+        assert dataset["status"] == "failed" and "retry" in dataset["status_reason"]
+        assert api.get(f"/api/v1/datasets/{dataset_id}/report").status_code == 404  # no half version
+        assert list((server.workspace / "staging").iterdir()) == []
+        # what the killed import stored is collected at the restart
+        assert not any(StoreLayout(server.workspace).images.rglob("*.jpg"))
+
+        retry = stream_file(api, f"/api/v1/datasets/{dataset_id}/imports", zip_path)
+        job = wait_for_job(api.get, retry.json()["id"], seconds=120)
+        assert job["state"] == "succeeded" and job["result"]["image_count"] == 2000, job
+    engine = make_engine(settings.resolved_database_url)
+    with Session(engine) as session:
+        hashes = set(session.scalars(select(VersionImage.content_hash)))
+    engine.dispose()
+    blobs = StoreLayout(server.workspace).blobs()
+    assert len(hashes) == 2000 and all(blobs.exists(h) for h in hashes)
