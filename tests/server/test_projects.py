@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from classmill.server.db.datasets import Dataset
 from classmill.server.db.projects import Share
 from classmill.server.state import STATE_ATTRIBUTE
