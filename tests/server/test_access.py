@@ -136,3 +136,32 @@ def test_a_share_of_the_other_kind_does_not_make_rows_visible(session, world):
     session.add(Share(resource_kind="project", resource_id=theirs.id, user_id=world["reader"].id, permission="read"))
     session.commit()
     assert theirs.name not in list(session.scalars(visible(select(Dataset.name), world["reader"], Dataset)))
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_an_admin_still_gets_404_for_an_id_that_does_not_exist(session, world, model):
+    missing_id = 1 + max(session.scalars(select(model.id)))
+    error = _error(session, world["admin"], model, missing_id, write=True)
+    assert isinstance(error, NotFound) and error.status == 404
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_a_share_opens_only_the_resource_it_names(session, world, model):
+    """The writer holds a write share of the owner's resource, and nothing of the stranger's."""
+    theirs = world["other"][model]
+    for write in (False, True):
+        assert isinstance(_error(session, world["writer"], model, theirs.id, write=write), NotFound)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_a_read_share_upgraded_to_write_writes_and_a_revoked_share_is_404(session, world, model):
+    resource, reader = world[model], world["reader"]
+    share = session.scalar(select(Share).where(Share.user_id == reader.id, Share.resource_id == resource.id,
+                                               Share.resource_kind == model.__tablename__[:-1]))
+    share.permission = "write"
+    session.commit()
+    assert get_accessible(session, reader, model, resource.id, write=True) is resource
+    session.delete(share)
+    session.commit()
+    assert isinstance(_error(session, reader, model, resource.id), NotFound)
+    assert resource.id not in list(session.scalars(visible(select(model.id), reader, model)))

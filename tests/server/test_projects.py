@@ -113,3 +113,15 @@ def test_deleting_a_project_removes_its_shares_but_not_its_dataset(app, people):
     # The same name is free again for the owner.
     assert create(people, "alice", name="p", dataset_id=dataset_id).status_code == 201
 
+
+
+def test_someone_elses_project_is_404_exactly_like_a_missing_one_for_every_method(app, people):
+    project = create(people, "alice", name="p", dataset_id=make_dataset(app, "alice", "a")).json()
+    bob, headers = people["bob"]
+    missing = project["id"] + 1000
+    for method, body in (("GET", None), ("PATCH", {"name": "taken over"}), ("DELETE", None)):
+        hidden = assert_problem(bob.request(method, f"/api/v1/projects/{project['id']}", json=body, headers=headers), 404)
+        absent = assert_problem(bob.request(method, f"/api/v1/projects/{missing}", json=body, headers=headers), 404)
+        assert hidden == {**absent, "detail": absent["detail"].replace(str(missing), str(project["id"]))}
+    alice, _ = people["alice"]
+    assert alice.get(f"/api/v1/projects/{project['id']}").json()["name"] == "p"  # untouched
