@@ -66,6 +66,8 @@ def test_members_see_only_their_own_and_shared_projects_admins_see_all(app, peop
         return [p["name"] for p in c.get("/api/v1/projects").json()["items"]]
 
     assert names(alice) == ["alice's"] and names(bob) == ["bob's"] and names(admin) == ["alice's", "bob's"]
+    assert [p["name"] for p in admin.get(f"/api/v1/projects?dataset_id={bobs}").json()["items"]] == ["bob's"]
+    assert alice.get(f"/api/v1/projects?dataset_id={bobs}").json()["total"] == 0  # bob's stay hidden
     assert_problem(bob.get(f"/api/v1/projects/{a['id']}"), 404, "project_not_found")
     assert admin.get(f"/api/v1/projects/{a['id']}").status_code == 200
     alice.post(f"/api/v1/projects/{a['id']}/shares", json={"username": "bob", "permission": "read"}, headers=alice_headers)

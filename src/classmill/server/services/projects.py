@@ -38,9 +38,12 @@ def create_project(session: Session, user: User, name: str, dataset_id: int, des
     return project
 
 
-def list_projects(session: Session, user: User, page: PageRequest) -> PageOf[Project]:
-    """The projects `user` owns or was given, oldest first (every project for an admin)."""
-    return fetch_page(session, visible(select(Project), user, Project).order_by(Project.id), page)
+def list_projects(session: Session, user: User, page: PageRequest, dataset_id: int | None = None) -> PageOf[Project]:
+    """The projects `user` owns or was given, oldest first (every project for an admin); or those on one dataset."""
+    query = visible(select(Project), user, Project)
+    if dataset_id is not None:
+        query = query.where(Project.dataset_id == dataset_id)
+    return fetch_page(session, query.order_by(Project.id), page)
 
 
 def get_project(session: Session, user: User, project_id: int) -> Project:

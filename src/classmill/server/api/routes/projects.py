@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from classmill.server.api.deps import CurrentUser, SessionDep
@@ -52,8 +52,10 @@ def create_project(body: NewProject, user: CurrentUser, session: SessionDep) -> 
 
 
 @router.get("", summary="Projects you own or that were shared with you (admins: all), oldest first (paged)")
-def list_projects(user: CurrentUser, session: SessionDep, page: PageDep) -> Page[ProjectOut]:
-    found = projects.list_projects(session, user, page)
+def list_projects(user: CurrentUser, session: SessionDep, page: PageDep,
+                  dataset_id: Annotated[int | None, Query(description="only the projects on this dataset")] = None,
+                  ) -> Page[ProjectOut]:
+    found = projects.list_projects(session, user, page, dataset_id)
     return Page(items=[ProjectOut.model_validate(p) for p in found.rows], total=found.total,
                 limit=page.limit, offset=page.offset)
 
