@@ -49,6 +49,7 @@ def test_names_are_unique_per_owner_and_must_be_usable(app, people):
     other = create(people, "alice", name="other", dataset_id=alices).json()
     alice, headers = people["alice"]
     assert_problem(alice.patch(f"/api/v1/projects/{other['id']}", json={"name": "p"}, headers=headers), 409, "name_taken")
+    assert alice.patch(f"/api/v1/projects/{other['id']}", json={"name": "other"}, headers=headers).status_code == 200
     for bad in ("   ", "line\nbreak"):
         assert_problem(create(people, "alice", name=bad, dataset_id=alices), 400, "invalid_name")
     assert_problem(create(people, "alice", name="x" * 101, dataset_id=alices), 422, "invalid_request")

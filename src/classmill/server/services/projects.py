@@ -30,11 +30,12 @@ def create_project(session: Session, user: User, name: str, dataset_id: int, des
     try:
         with writing(session):
             get_accessible(session, user, Dataset, dataset_id)
+            _check_name_free(session, user.id, name)
             project = Project(owner_id=user.id, name=name, description=description, dataset_id=dataset_id)
             session.add(project)
             session.flush()
-    except IntegrityError:
-        raise _name_taken(name) from None
+    except IntegrityError:  # PostgreSQL: a concurrent request took the name (or deleted the dataset) first
+        raise _concurrent_change() from None
     return project
 
 
@@ -58,13 +59,14 @@ def update_project(session: Session, user: User, project_id: int, *, name: str |
     try:
         with writing(session):
             project = get_accessible(session, user, Project, project_id, write=True)
-            if name is not None:
+            if name is not None and name != project.name:
+                _check_name_free(session, project.owner_id, name)
                 project.name = name
             if description is not None:
                 project.description = description
             session.flush()
     except IntegrityError:
-        raise _name_taken(name) from None
+        raise _concurrent_change() from None
     return project
 
 
@@ -94,7 +96,12 @@ def clean_description(description: str) -> str:
     return description.strip()
 
 
-def _name_taken(name: str | None) -> Conflict:
-    # The unique key is (owner, name): the only way these writes can break a constraint.
-    return Conflict(f"the project's owner already has a project named {name!r}.",
-                    "Choose another name, or rename that project first.", code="name_taken")
+def _check_name_free(session: Session, owner_id: int, name: str) -> None:
+    if session.scalar(select(Project.id).where(Project.owner_id == owner_id, Project.name == name)) is not None:
+        raise Conflict(f"the project's owner already has a project named {name!r}.",
+                       "Choose another name, or rename that project first.", code="name_taken")
+
+
+def _concurrent_change() -> Conflict:
+    return Conflict("another request changed the same projects or dataset at the same time.",
+                    "Reload and try again.", code="concurrent_change")
