@@ -1,4 +1,6 @@
-"""python -m bench {train,infer,validate,all} [--tiny] [--out DIR]: run, print and save the results.
+"""python -m bench {train,infer,validate,server,all} [--tiny] [--out DIR]: run, print and save the results.
+
+server: the platform server (`classmill server`) on SQLite and PostgreSQL — import, gallery, thumbnails.
 
 python -m bench render [--out DIR] writes results.md again from results.json (after a change to
 the report's wording; nothing is measured).
@@ -17,9 +19,9 @@ from pathlib import Path
 
 from bench.machine import describe_machine, load_average
 from bench.plan import REPO_ROOT, SHARED_DATASETS, full_plan, tiny_plan
-from bench.report import write_results
+from bench.report import SERVER_MEASUREMENTS, write_results
 
-GROUPS = ("train", "infer", "validate")
+GROUPS = ("train", "infer", "validate", "server")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -38,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.group == "render":
         return render_only(args.out)
-    if not args.datasets.is_dir():
+    if not args.datasets.is_dir() and args.group != "server":  # the server step generates its images
         print(f"{args.datasets} is missing: the benchmark reads the shared datasets from there (--datasets).",
               file=sys.stderr)
         return 2
@@ -73,6 +75,12 @@ def main(argv: list[str] | None = None) -> int:
 
             print("validation / import speed ...", flush=True)
             results["validate"] = run_validation(plan)
+            _save(results, args.out, started)
+        if "server" in groups:
+            from bench.server_platform import run_server_benchmark
+
+            print("platform server ...", flush=True)
+            results["server"] = run_server_benchmark(plan, workdir)
         json_path, md_path = _save(results, args.out, started)
     finally:
         if args.keep_work:
@@ -123,6 +131,13 @@ def _problems(results: dict):
         failed = infer.get("serving", {}).get("failed_requests")
         if failed:
             yield f"serving: {failed} request(s) failed, e.g. {infer['serving']['failures_sample'][:1]}"
+    for backend, b in results.get("server", {}).get("backends", {}).items():
+        if b.get("status") != "ok":
+            yield f"server / {backend}: {b.get('status')}: {b.get('reason')}"
+            continue
+        for name in SERVER_MEASUREMENTS:
+            if b.get(name, {}).get("status") != "ok":
+                yield f"server / {backend} / {name}: {b.get(name, {}).get('status')}: {b.get(name, {}).get('reason')}"
 
 
 if __name__ == "__main__":

@@ -51,6 +51,16 @@ class BenchPlan:
     # Validation / import speed.
     check_images: int = 10_000
     check_repeats: int = 3
+    # Platform server (python -m bench server): a generated zip of distinct noise JPEGs, imported on
+    # SQLite and on PostgreSQL; request counts for the latency figures.
+    server_images: int = 20_000
+    server_classes: int = 20
+    server_image_px: int = 48
+    server_login_requests: int = 20
+    server_token_requests: int = 500
+    server_gallery_requests: int = 200
+    server_thumbnail_requests: int = 200
+    server_import_timeout_s: float = 1800.0
     # Tiny plan: small stand-in datasets made from the shared ones.
     tiny_images_per_class: int = 0
     tiny_image_px: int = 0
@@ -96,4 +106,11 @@ def tiny_plan(datasets_dir: Path = SHARED_DATASETS) -> BenchPlan:
         serve_concurrency=4,
         check_images=480,  # 40 per class: above the platform's 20-per-class minimum
         check_repeats=2,
+        server_images=120,  # 30 per class: above the 20-per-class minimum, so the import is "ready"
+        server_classes=4,
+        server_login_requests=3,
+        server_token_requests=20,
+        server_gallery_requests=5,
+        server_thumbnail_requests=5,
+        server_import_timeout_s=60.0,
     )

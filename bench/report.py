@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bench.train_peers import REFERENCE, ULTRALYTICS
 
+SERVER_MEASUREMENTS = ("login", "token_call", "import", "gallery", "thumbnail")
 _PEER_TITLES = {REFERENCE: "reference loop (PyTorch/timm docs)", ULTRALYTICS: "Ultralytics"}
 
 
@@ -53,6 +54,8 @@ def render_markdown(r: dict) -> str:
         lines += _inference(r["infer"])
     if "validate" in r:
         lines += _validation(r["validate"])
+    if "server" in r:
+        lines += _server(r["server"])
     lines += _memory(r)
     lines += _problems(r)
     return "\n".join(lines) + "\n"
@@ -201,6 +204,32 @@ def _validation(v: dict) -> list[str]:
         lines.append(f"| {titles.get(name, name)} | {_num(p['images_per_s_median'], 0)} | {_times(p['vs_naive'])} | "
                      f"{', '.join(f'{s:.1f}' for s in p['seconds'])} |")
     return lines + [""]
+
+
+def _server(s: dict) -> list[str]:
+    u = s["upload"]
+    lines = ["## Platform server", "",
+             f"`classmill server` in its own process on a loopback port, fresh workspace and database per backend, "
+             f"set up through the API and called with an API token. Upload: {u['images']:,} distinct {u['px']} px noise "
+             f"JPEGs in {u['classes']} class folders, one {u['bytes'] / 1e6:.1f} MB zip. Import time runs from the "
+             "first byte of the upload until the dataset is ready; peak RSS is the server process's VmHWM after "
+             "the import (and ru_maxrss at exit). Gallery: pages of 200 at offsets across the whole version.", "",
+             "| database | import img/s | import s | server peak RSS MB | gallery p50 / p99 ms | thumbnail p50 ms | "
+             "token call p50 / p99 ms | login p50 ms |", "|" + " --- |" * 8]
+    for backend, b in s["backends"].items():
+        if b.get("status") != "ok":
+            lines.append(f"| {backend} | {b.get('status')}: {str(b.get('reason', ''))[:160]} |" + " |" * 6)
+            continue
+        m = {name: b.get(name, {}) if b.get(name, {}).get("status") == "ok" else {} for name in SERVER_MEASUREMENTS}
+        lines.append(f"| {backend} | {_num(m['import'].get('images_per_s'))} | {_num(m['import'].get('seconds'))} | "
+                     f"{_num(m['import'].get('peak_rss_mb') or b.get('peak_rss_mb'), 0)} | "
+                     f"{_num(m['gallery'].get('latency_ms_p50'), 1)} / {_num(m['gallery'].get('latency_ms_p99'), 1)} | "
+                     f"{_num(m['thumbnail'].get('latency_ms_p50'), 1)} | {_num(m['token_call'].get('latency_ms_p50'), 1)} / "
+                     f"{_num(m['token_call'].get('latency_ms_p99'), 1)} | {_num(m['login'].get('latency_ms_p50'), 0)} |")
+    missing = [f"- {backend} / {name}: {b[name]['status']} ({b[name].get('reason')})"
+               for backend, b in s["backends"].items() for name in SERVER_MEASUREMENTS
+               if b.get("status") == "ok" and b.get(name, {}).get("status") != "ok"]
+    return lines + ([""] + missing if missing else []) + [""]
 
 
 def _memory(r: dict) -> list[str]:

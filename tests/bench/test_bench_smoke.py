@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 def test_tiny_benchmark_writes_every_section(tmp_path, shared_datasets):
     out = tmp_path / "results"
     run = subprocess.run([sys.executable, "-m", "bench", "all", "--tiny", "--out", str(out)],
-                         cwd=ROOT, capture_output=True, text=True, timeout=170)
+                         cwd=ROOT, capture_output=True, text=True, timeout=200)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
 
     results = json.loads((out / "results.json").read_text())
@@ -41,6 +41,30 @@ def test_tiny_benchmark_writes_every_section(tmp_path, shared_datasets):
     assert results["validate"]["peers"]["classmill_check"]["images_per_s_median"] > 0
 
     markdown = (out / "results.md").read_text()
-    for section in ("## Machine", "## Training", "## Inference", "## Validation / import speed", "## Peak memory",
-                    "## Not measured / failed"):
+    assert results["server"]["backends"]["sqlite"]["token_call"]["status"] == "ok"
+    for section in ("## Machine", "## Training", "## Inference", "## Validation / import speed", "## Platform server",
+                    "## Peak memory", "## Not measured / failed"):
         assert section in markdown
+
+
+def test_tiny_server_benchmark_measures_what_the_server_has_and_names_the_rest(tmp_path):
+    """`python -m bench server --tiny`: a real server per database; routes not built yet are reported, not faked."""
+    out = tmp_path / "results"
+    run = subprocess.run([sys.executable, "-m", "bench", "server", "--tiny", "--out", str(out)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    results = json.loads((out / "results.json").read_text())
+    assert set(results) >= {"server", "machine"} and "train" not in results
+    assert results["server"]["upload"]["images"] == results["plan"]["server_images"]
+    for backend in ("sqlite", "postgresql"):
+        measured = results["server"]["backends"][backend]
+        assert measured["status"] == "ok", measured
+        for name in ("login", "token_call"):
+            assert measured[name]["status"] == "ok" and measured[name]["latency_ms_p50"] > 0, measured[name]
+        for name in ("import", "gallery", "thumbnail"):
+            assert measured[name]["status"] in ("ok", "not available yet"), measured[name]
+        if measured["import"]["status"] == "ok":
+            assert measured["import"]["images_per_s"] > 0 and measured["import"]["peak_rss_mb"] > 0
+        assert measured["peak_rss_mb"] > 0
+    markdown = (out / "results.md").read_text()
+    assert "## Platform server" in markdown and "| sqlite |" in markdown and "| postgresql |" in markdown

@@ -27,6 +27,9 @@ def test_every_route_but_the_public_ones_needs_credentials(app, client):
     routes = _every_route(app)
     assert len(routes) >= 17 and len(set(routes)) == len(routes)
     assert PUBLIC_ROUTES <= set(routes), "a documented public route no longer exists"
+    assert {("POST", "/api/v1/projects"), ("PATCH", "/api/v1/projects/{project_id}"),
+            ("POST", "/api/v1/datasets/{resource_id}/shares"),
+            ("DELETE", "/api/v1/projects/{resource_id}/shares/{username}")} <= set(routes)
     for method, path in routes:
         url = re.sub(r"\{[^}]+\}", "1", path)
         response = client.request(method, url, follow_redirects=False)

@@ -1,0 +1,196 @@
+"""The platform server at scale: `python -m bench server`.
+
+On SQLite and on PostgreSQL, against the real `classmill server` process (see server_process.py):
+first-run setup through the API, then one function per measurement — login, token-authenticated
+calls, importing the generated zip (images/s and the server's peak RSS), gallery pages (p50/p99)
+and thumbnails (p50). A measurement whose route does not exist on this server yet (404/405) is
+recorded as "not available yet" with the route it needs, never as a number.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable
+
+import httpx
+
+from bench.plan import BenchPlan
+from bench.server_process import fresh_postgres_schema, make_upload_zip, running_server
+from bench.stats import percentile
+
+ADMIN = {"username": "bench", "password": "bench-password-1"}
+_MISSING = (404, 405)
+
+
+class NotAvailable(Exception):
+    """The server has no route for this measurement yet."""
+
+
+def _ms(values: list[float], q: float) -> float | None:
+    found = percentile(values, q)
+    return None if found is None else round(found, 2)
+
+
+def _timed(calls: int, call: Callable[[int], httpx.Response]) -> list[float]:
+    """Milliseconds per call; any answer other than 2xx stops the measurement with its text."""
+    latencies = []
+    for i in range(calls):
+        start = time.perf_counter()
+        response = call(i)
+        latencies.append((time.perf_counter() - start) * 1000)
+        if response.status_code in _MISSING:
+            raise NotAvailable(f"{response.request.method} {response.request.url.path} answered {response.status_code}")
+        response.raise_for_status()
+    return latencies
+
+
+def set_up(base: str) -> str:
+    """First-run setup through the API, then an API token for every later call."""
+    with httpx.Client(base_url=base, timeout=60) as browser:
+        setup = browser.post("/api/v1/setup", json=ADMIN)
+        setup.raise_for_status()
+        csrf = setup.json()["csrf_token"]
+        made = browser.post("/api/v1/tokens", json={"name": "bench"}, headers={"X-CSRF-Token": csrf})
+        made.raise_for_status()
+        return made.json()["token"]
+
+
+def measure_login(base: str, calls: int) -> dict:
+    """POST /auth/login with the right password: dominated by the argon2 verify (the production cost)."""
+    with httpx.Client(base_url=base, timeout=60) as client:
+        latencies = _timed(calls, lambda i: client.post("/api/v1/auth/login", json=ADMIN))
+    return {"requests": calls, "latency_ms_p50": _ms(latencies, 50), "latency_ms_p99": _ms(latencies, 99)}
+
+
+def measure_token_calls(api: httpx.Client, calls: int) -> dict:
+    """GET /me with a Bearer token: token lookup + one user row, the floor of every API call."""
+    latencies = _timed(calls, lambda i: api.get("/api/v1/me"))
+    return {"requests": calls, "latency_ms_p50": _ms(latencies, 50), "latency_ms_p99": _ms(latencies, 99)}
+
+
+def measure_import(api: httpx.Client, server, upload: Path, images: int, timeout_s: float) -> dict:
+    """Create a dataset, stream the zip to POST /datasets/{id}/imports, wait for ready: images/s and peak RSS."""
+    made = api.post("/api/v1/datasets", json={"name": "bench", "description": "generated noise"})
+    if made.status_code in _MISSING:
+        raise NotAvailable(f"POST /api/v1/datasets answered {made.status_code}")
+    made.raise_for_status()
+    dataset_id = made.json()["id"]
+    rss_before = server.high_water_mb()
+    started = time.perf_counter()
+    with open(upload, "rb") as body:
+        sent = api.post(f"/api/v1/datasets/{dataset_id}/imports", content=body,
+                        headers={"Content-Type": "application/zip", "Content-Length": str(upload.stat().st_size)})
+    if sent.status_code in _MISSING:
+        raise NotAvailable(f"POST /api/v1/datasets/{{id}}/imports answered {sent.status_code}")
+    sent.raise_for_status()
+    uploaded_s = time.perf_counter() - started
+    status = _wait_for_dataset(api, dataset_id, timeout_s)
+    seconds = time.perf_counter() - started
+    if status["status"] != "ready":
+        raise RuntimeError(f"the import ended {status['status']!r}: {status.get('status_reason')}")
+    return {"dataset_id": dataset_id,
+            "images": images, "upload_s": round(uploaded_s, 2), "seconds": round(seconds, 2),
+            "images_per_s": round(images / seconds, 1), "rss_mb_before": rss_before,
+            "peak_rss_mb": server.high_water_mb()}
+
+
+def _wait_for_dataset(api: httpx.Client, dataset_id: int, timeout_s: float) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = api.get(f"/api/v1/datasets/{dataset_id}")
+        found.raise_for_status()
+        if found.json()["status"] in ("ready", "failed"):
+            return found.json()
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"dataset {dataset_id} still {found.json()['status']!r} after {timeout_s:.0f} s")
+        time.sleep(0.25)
+
+
+def gallery_path(dataset_id: int) -> str:
+    """The gallery of a dataset's newest version (the route the versions+browse work adds)."""
+    return f"/api/v1/datasets/{dataset_id}/versions/1/images"
+
+
+def measure_gallery(api: httpx.Client, dataset_id: int, images: int, calls: int, page_size: int = 200) -> dict:
+    """Gallery pages spread over the whole version (deep offsets included), page size 200."""
+    pages = max(1, images // page_size)
+    url = gallery_path(dataset_id)
+    latencies = _timed(calls, lambda i: api.get(url, params={"limit": page_size, "offset": (i % pages) * page_size}))
+    return {"requests": calls, "page_size": page_size, "latency_ms_p50": _ms(latencies, 50),
+            "latency_ms_p99": _ms(latencies, 99)}
+
+
+def measure_thumbnails(api: httpx.Client, dataset_id: int, calls: int) -> dict:
+    """Thumbnails named by the first gallery page (each fetched once: no client cache)."""
+    first = api.get(gallery_path(dataset_id), params={"limit": 200})
+    if first.status_code in _MISSING:
+        raise NotAvailable(f"GET {gallery_path(dataset_id)} answered {first.status_code}")
+    first.raise_for_status()
+    urls = [item["thumbnail_url"] for item in first.json()["items"]][:calls]
+    if not urls:
+        raise NotAvailable("the gallery lists no thumbnail_url")
+    latencies = _timed(len(urls), lambda i: api.get(urls[i]))
+    return {"requests": len(urls), "latency_ms_p50": _ms(latencies, 50), "latency_ms_p99": _ms(latencies, 99)}
+
+
+def _attempt(results: dict, name: str, measure: Callable[[], dict]) -> dict | None:
+    """Run one measurement into results[name]; a missing route is recorded and printed, not raised."""
+    try:
+        results[name] = {"status": "ok", **measure()}
+    except NotAvailable as missing:
+        results[name] = {"status": "not available yet", "reason": str(missing)}
+    except Exception as exc:  # noqa: BLE001 - one failed figure must not lose the others
+        results[name] = {"status": "failed", "reason": f"{type(exc).__name__}: {exc}"}
+    if results[name]["status"] != "ok":
+        print(f"    {name}: {results[name]['status']} ({results[name]['reason']})", flush=True)
+    return results[name] if results[name]["status"] == "ok" else None
+
+
+def measure_backend(plan: BenchPlan, workdir: Path, backend: str, database_url: str | None, upload: Path) -> dict:
+    """Every measurement against one fresh server on one database."""
+    results: dict = {"status": "ok"}
+    with running_server(workdir / f"workspace-{backend}", database_url, workdir / f"server-{backend}.log") as server:
+        results["rss_mb_idle"] = server.high_water_mb()
+        token = set_up(server.url)
+        _attempt(results, "login", lambda: measure_login(server.url, plan.server_login_requests))
+        with httpx.Client(base_url=server.url, timeout=120, headers={"Authorization": f"Bearer {token}"}) as api:
+            _attempt(results, "token_call", lambda: measure_token_calls(api, plan.server_token_requests))
+            imported = _attempt(results, "import", lambda: measure_import(
+                api, server, upload, plan.server_images, plan.server_import_timeout_s))
+            if imported is None:
+                reason = "needs the import (above)"
+                results["gallery"] = results["thumbnail"] = {"status": "not available yet", "reason": reason}
+            else:
+                dataset_id = imported["dataset_id"]
+                _attempt(results, "gallery", lambda: measure_gallery(api, dataset_id, plan.server_images,
+                                                                     plan.server_gallery_requests))
+                _attempt(results, "thumbnail", lambda: measure_thumbnails(api, dataset_id,
+                                                                          plan.server_thumbnail_requests))
+    results["peak_rss_mb"] = server.peak_rss_mb
+    return results
+
+
+def run_server_benchmark(plan: BenchPlan, workdir: Path) -> dict:
+    print(f"  generating {plan.server_images:,} images ({plan.server_image_px} px) as a zip ...", flush=True)
+    upload = workdir / "server-upload.zip"
+    results: dict = {"upload": make_upload_zip(upload, plan.server_images, plan.server_classes, plan.server_image_px)}
+    results["backends"] = {}
+    print("  SQLite ...", flush=True)
+    results["backends"]["sqlite"] = _guarded(lambda: measure_backend(plan, workdir, "sqlite", None, upload))
+    print("  PostgreSQL ...", flush=True)
+    with fresh_postgres_schema() as url:
+        if url is None:
+            results["backends"]["postgresql"] = {"status": "skipped", "reason": "no PostgreSQL reachable "
+                                                 "(set CLASSMILL_BENCH_POSTGRES_URL)"}
+        else:
+            results["backends"]["postgresql"] = _guarded(lambda: measure_backend(plan, workdir, "postgresql", url,
+                                                                                 upload))
+    return results
+
+
+def _guarded(run: Callable[[], dict]) -> dict:
+    try:
+        return run()
+    except Exception as exc:  # noqa: BLE001 - the server did not start or set up: say why, keep going
+        return {"status": "failed", "reason": f"{type(exc).__name__}: {exc}"}
