@@ -9,12 +9,13 @@ from sqlalchemy.orm import Session
 from classmill.server.db.datasets import Dataset, DatasetVersion
 from classmill.server.db.jobs import Job
 from classmill.server.db.models import User
-from classmill.server.db.projects import Project, Share
+from classmill.server.db.projects import Project
 from classmill.server.db.session import writing
 from classmill.server.errors import Conflict, Forbidden, ServiceError
 from classmill.server.services.access import get_accessible, visible
 from classmill.server.services.image_store import collect_garbage
 from classmill.server.services.paging import PageOf, PageRequest, fetch_page
+from classmill.server.services.sharing import forget_shares
 from classmill.server.store.layout import StoreLayout
 
 TASK_TYPES = ("single_label",)
@@ -75,6 +76,6 @@ def delete_dataset(session: Session, layout: StoreLayout, user: User, dataset_id
         session.execute(update(DatasetVersion).where(DatasetVersion.dataset_id == dataset_id).values(parent_id=None))
         session.execute(delete(DatasetVersion).where(DatasetVersion.dataset_id == dataset_id))  # image rows cascade
         session.execute(delete(Job).where(Job.dataset_id == dataset_id))
-        session.execute(delete(Share).where(Share.resource_kind == "dataset", Share.resource_id == dataset_id))
+        forget_shares(session, "dataset", dataset_id)
         session.delete(dataset)
     collect_garbage(session, layout)
