@@ -12,9 +12,14 @@ from support.images import make_class_folders
 
 
 def test_tiny_run_writes_every_run_file(tiny_config, tmp_path):
-    result = train(tiny_config(), tmp_path / "run")
+    seen = []
+    result = train(tiny_config(), tmp_path / "run", callbacks=(seen.append,))
     run = tmp_path / "run"
     assert result.status == "finished" and result.epochs_completed == 2
+    # The data check runs before the run folder may be written, so its progress reaches the
+    # callbacks (the CLI) only, first of all; events.jsonl starts with what follows it.
+    checking = [e for e in seen if e.get("phase") == "check"]
+    assert seen[0] == checking[0] and checking[-1]["done"] == checking[-1]["total"] == 60
     for name in ("config.yaml", "events.jsonl", "labels.txt", "preprocess.json", "metrics.json", "status.json",
                  "checkpoints/last.pt", "checkpoints/best.pt", "split/manifest.json", "split/train_list.txt"):
         assert (run / name).is_file(), name

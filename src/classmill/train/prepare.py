@@ -15,6 +15,7 @@ from classmill import data
 from classmill.data import Dataset
 from classmill.data.split import SplitResult, assign_splits, write_split
 from classmill.errors import ConfigError, DatasetError, RunStateError
+from classmill.progress import ProgressCallback
 from classmill.train.config import TrainConfig
 from classmill.train.run_dir import RunDirectory
 
@@ -26,7 +27,7 @@ _REPLACEABLE_STATUSES = ("created", "failed", "interrupted")
 _TOP_K = 5
 
 
-def check_new_run(config: TrainConfig, run: RunDirectory) -> Dataset:
+def check_new_run(config: TrainConfig, run: RunDirectory, progress: ProgressCallback | None = None) -> Dataset:
     """Every check a new run needs, writing nothing; returns the dataset with its split assigned."""
     # Here, not at the top: evaluate and export import load_prepared and need no model registry.
     from classmill.models import check_model
@@ -35,14 +36,14 @@ def check_new_run(config: TrainConfig, run: RunDirectory) -> Dataset:
     _check_device(config)
     check_model(config.model, pretrained=config.pretrained, allow_download=config.allow_download,
                 input_size=config.image_size)
-    dataset = _split_for_training(config)
+    dataset = _split_for_training(config, progress)
     _check_options_against_data(config, dataset)
     return dataset
 
 
-def prepare_data(config: TrainConfig, run: RunDirectory) -> Dataset:
+def prepare_data(config: TrainConfig, run: RunDirectory, progress: ProgressCallback | None = None) -> Dataset:
     """check_new_run, then write the split into the run folder (replacing a run that never started)."""
-    dataset = check_new_run(config, run)
+    dataset = check_new_run(config, run, progress)
     if run.config.exists():
         _remove_unstarted_run(run)
     run.root.mkdir(parents=True, exist_ok=True)
@@ -89,8 +90,8 @@ def _check_device(config: TrainConfig) -> None:
                               "is one) or --device cpu, or check CUDA_VISIBLE_DEVICES and the driver.")
 
 
-def _split_for_training(config: TrainConfig) -> Dataset:
-    report = data.check(config.data, root=config.data_root)
+def _split_for_training(config: TrainConfig, progress: ProgressCallback | None) -> Dataset:
+    report = data.check(config.data, root=config.data_root, progress=progress)
     if not report.ok and not config.skip_invalid:
         raise DatasetError(data.errors_message(report) +
                            "\nFix these, or pass --skip-invalid to train on the usable images only.")

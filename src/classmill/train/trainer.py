@@ -32,7 +32,9 @@ def train(config: TrainConfig, run_dir: str | Path, *, callbacks: tuple[EventCal
     with owned_run(run, main=_is_main_process(), create=True) as owner:
         if _is_main_process():
             # Only rank 0 looks: the others would find the config.yaml it has just written.
-            prepare_data(config, run)  # checks the folder, options, model and data before writing anything
+            # Checks the folder, options, model and data before writing anything. The data check's
+            # progress goes to the callbacks only: events.jsonl cannot exist before the run does.
+            prepare_data(config, run, progress=lambda event: [cb(event) for cb in callbacks])
             config.save(run.config)
             owner.start(config)
         _barrier()
