@@ -6,7 +6,7 @@ from typing import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 
 from classmill.server.app import create_app
 from classmill.server.db.base import Base
@@ -30,6 +30,9 @@ def _empty_tables(url: str) -> None:
     engine = make_engine(url)
     with engine.begin() as connection:
         for table in reversed(Base.metadata.sorted_tables):
+            # A row pointing at another of its own table (a version's parent) must let go first.
+            for column in {fk.parent for fk in table.foreign_keys if fk.column.table is table}:
+                connection.execute(update(table).values({column.name: None}))
             connection.execute(delete(table))
     engine.dispose()
 
