@@ -18,7 +18,7 @@ from classmill.server.store.thumbnails import make_thumbnail, thumbnail_path
 from support.images import noise
 
 
-def store_image(session: Session, store: StoreLocations, seed: int, size=(40, 30)) -> str:
+def store_image(session: Session, store: StoreLocations, seed: int, size=(48, 40)) -> str:
     """A distinct tiny PNG in the store (file, thumbnail, then row); returns its hash."""
     buffer = io.BytesIO()
     noise(size, seed=seed).save(buffer, format="PNG")

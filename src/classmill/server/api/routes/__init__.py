@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from classmill.server.api.routes import auth, docs, health, me, setup, tokens, users
+from classmill.server.api.routes import auth, docs, health, images, me, setup, tokens, users, versions
 
 API_PREFIX = "/api/v1"
 
@@ -17,5 +17,6 @@ PUBLIC_ROUTES = frozenset({
     ("GET", "/openapi.json"),
 })
 
-api_routers = (health.router, setup.router, auth.router, me.router, tokens.router, users.router)
+api_routers = (health.router, setup.router, auth.router, me.router, tokens.router, users.router, versions.router,
+               images.router)
 page_routers = (docs.router,)
