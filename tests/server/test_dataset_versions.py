@@ -85,7 +85,8 @@ def test_classes_are_added_renamed_and_deleted_only_with_their_images(world):
 
 
 def test_split_is_the_librarys_stable_split(world):
-    dataset, _, hashes = world.dataset("alice", "pets", IMAGES * 1 + [("cat", None, f"more/{i}.png") for i in range(7)])
+    more = [("cat", None, f"more/{i}.png") for i in range(7)]
+    dataset, _, hashes = world.dataset("alice", "pets", IMAGES + more)
     url = f"/api/v1/datasets/{dataset.id}/versions"
     made = world.alice.post(f"{url}/1/split", json={"val": 0.25, "test": 0.25, "seed": 3})
     assert made.status_code == 201, made.text
@@ -95,6 +96,12 @@ def test_split_is_the_librarys_stable_split(world):
     records = [ImageRecord(path=Path(h), ref=r.original_name, label=r.label, content_hash=h) for h, r in rows.items()]
     expected = assign_splits(LibraryDataset("x", "server", ["cat", "dog"], records), 0.25, 0.25, 3)
     assert {h: r.split for h, r in rows.items()} == {r.content_hash: r.split for r in expected.dataset.records}
+    diff = world.alice.get(f"{url}/2/diff", params={"from": 1}).json()
+    assert diff["counts"] == {"added": 0, "removed": 0, "relabelled": 0, "moved": 13}
+    assert {m["from"] for m in diff["moved"]} == {None} and len(diff["moved"]) == 13
+    again = world.alice.post(f"{url}/2/split", json={"val": 0.25, "test": 0.25, "seed": 3}).json()
+    assert world.alice.get(f"{url}/3/diff", params={"from": 2}).json()["counts"]["moved"] == 0  # stable
+    assert again["split_settings"] == {"val": 0.25, "test": 0.25, "seed": 3}
     counts = world.alice.get(f"{url}/2/classes").json()
     assert counts["cat"]["total"] == 10 and counts["cat"]["val"] > 0 and counts["cat"]["unsplit"] == 0
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
-from PIL import Image
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from classmill.data.probe import content_hash
@@ -38,7 +37,6 @@ def store_image(session: Session, store: StoreLocations, seed: int, size=(48, 40
 
 
 def user_named(session: Session, username: str) -> User:
-    from sqlalchemy import select
     return session.scalar(select(User).where(User.username == username))
 
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from sqlalchemy.orm import Session
+
 from classmill.data import Dataset as LibraryDataset
 from classmill.data import ImageRecord, assign_splits
 from classmill.data.labels import label_name_problem
@@ -21,7 +23,6 @@ from classmill.server.db.session import writing
 from classmill.server.errors import Conflict, Invalid
 from classmill.server.services.version_commit import VersionImageRow, commit_version, version_lock_name
 from classmill.server.services.versions import get_version, version_rows
-from sqlalchemy.orm import Session
 
 _NAMED = 10  # hashes named in an error before "and n more"
 _KEEP = object()  # split settings: carry the parent's when every image still has a split
