@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from sqlalchemy import func, insert, select
 
-from classmill.server.db.datasets import Dataset, StoredImage, VersionImage
+from classmill.server.db.datasets import Dataset, DatasetVersion, StoredImage, VersionImage
 from classmill.server.db.models import User
 from classmill.server.db.session import make_engine, session_factory, writing
 from classmill.server.services.version_commit import commit_version
@@ -73,3 +75,23 @@ def test_twenty_thousand_rows_go_in_as_one_bulk_insert(db):
                                                              for i, h in enumerate(fake)], ["a", "b"], "", {}, None)
     assert version.image_count == 20_000
     assert db.scalar(select(func.count()).where(VersionImage.version_id == version.id)) == 20_000
+
+
+def test_concurrent_commits_get_distinct_numbers(settings, db, store):
+    alice = _user(db)
+    dataset, v1, hashes = make_dataset(db, store, alice, "a", [("cat", None, "1.png")])
+    engine = make_engine(settings.database_url)
+    factory = session_factory(engine)
+
+    def commit_three(_):
+        with factory() as session:
+            for _ in range(3):
+                with writing(session):
+                    commit_version(session, session.get(Dataset, dataset.id), None, session.get(User, alice.id),
+                                   [(hashes[0], "cat", None, "1.png", [])], ["cat"], "", {}, None)
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(commit_three, range(4)))
+    engine.dispose()
+    numbers = sorted(db.scalars(select(DatasetVersion.number).where(DatasetVersion.dataset_id == dataset.id)))
+    assert numbers == list(range(1, 14))
