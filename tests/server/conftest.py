@@ -33,6 +33,9 @@ def _empty_tables(url: str) -> None:
         # a version's parent is RESTRICTed row by row, even within one DELETE: unlink parents first
         connection.execute(update(DatasetVersion).values(parent_id=None))
         for table in reversed(Base.metadata.sorted_tables):
+            # A row pointing at another of its own table (a version's parent) must let go first.
+            for column in {fk.parent for fk in table.foreign_keys if fk.column.table is table}:
+                connection.execute(update(table).values({column.name: None}))
             connection.execute(delete(table))
     engine.dispose()
 

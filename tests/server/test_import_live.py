@@ -122,5 +122,5 @@ def test_kill_9_during_a_2000_image_import_then_restart_and_retry(server, settin
     with Session(engine) as session:
         hashes = set(session.scalars(select(VersionImage.content_hash)))
     engine.dispose()
-    blobs = StoreLayout(server.workspace).blobs()
+    blobs = StoreLayout(server.workspace).blobs
     assert len(hashes) == 2000 and all(blobs.exists(h) for h in hashes)

@@ -16,7 +16,7 @@ from classmill.server.db.session import make_engine, session_factory
 from classmill.server.services.image_store import ImageFile, collect_garbage, store_file
 from classmill.server.services.import_job import run_import
 from classmill.server.services.imports import SERVER_STOPPED, begin_import, job_folder, reconcile_imports
-from classmill.server.services.version_commit import NewVersion, VersionEntry, commit_version
+from classmill.server.services.version_commit import NewVersion, VersionImageRow, commit_new_version
 from classmill.server.store.layout import StoreLayout
 from classmill.server.store.thumbnails import thumbnail_path
 from classmill.data.probe import content_hash
@@ -65,7 +65,7 @@ def test_restart_fails_imports_of_dead_processes_and_clears_staging(settings, tm
         assert (job.state, job.error) == ("failed", SERVER_STOPPED)
         assert (dataset.status, dataset.status_reason) == ("failed", SERVER_STOPPED)
         assert list(layout.staging.iterdir()) == []
-        assert not layout.blobs().exists(orphan.content_hash)
+        assert not layout.blobs.exists(orphan.content_hash)
         assert not thumbnail_path(layout.thumbnails, orphan.content_hash).exists()
     engine.dispose()
 
@@ -78,11 +78,11 @@ def test_collection_between_store_and_commit_cannot_leave_a_version_without_its_
         image = _image(tmp_path, 2)
         store_file(layout, image)  # the import stored it ...
         assert collect_garbage(session, layout) == 1  # ... and collection ran before its commit
-        assert not layout.blobs().exists(image.content_hash)
-        new = NewVersion(dataset.id, user.id, None, [VersionEntry(image.content_hash, "ok", None, "ok/a.png")],
+        assert not layout.blobs.exists(image.content_hash)
+        new = NewVersion(dataset.id, user.id, None, [VersionImageRow(image.content_hash, "ok", None, "ok/a.png")],
                          ["ok"], "imported", {}, new_files=[image])
-        version = commit_version(session, layout, new)
-        assert layout.blobs().exists(image.content_hash)  # the commit put it back
+        version = commit_new_version(session, layout, new)
+        assert layout.blobs.exists(image.content_hash)  # the commit put it back
         assert thumbnail_path(layout.thumbnails, image.content_hash).exists()
         assert collect_garbage(session, layout) == 0  # referenced now: it stays
         assert session.scalar(select(StoredImage.content_hash)) == image.content_hash

@@ -32,6 +32,12 @@ class Conflict(ServiceError):
     status, code = 409, "conflict"
 
 
+class Invalid(ServiceError):
+    """A well-formed request whose values cannot be used (unknown hashes, a bad label, an empty edit)."""
+
+    status, code = 422, "invalid"
+
+
 class TooManyAttempts(ServiceError):
     status, code = 429, "too_many_attempts"
 

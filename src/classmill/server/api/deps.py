@@ -12,6 +12,7 @@ from classmill.server.db.models import User
 from classmill.server.errors import Forbidden, NotAuthenticated
 from classmill.server.services import sessions, tokens
 from classmill.server.state import STATE_ATTRIBUTE, ServerState
+from classmill.server.store.layout import StoreLayout
 
 
 def get_state(request: Request) -> ServerState:
@@ -27,6 +28,13 @@ def get_session(state: StateDep) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_store(state: StateDep) -> StoreLayout:
+    return state.layout
+
+
+StoreDep = Annotated[StoreLayout, Depends(get_store)]
 
 
 def current_user(request: Request, state: StateDep, session: SessionDep) -> User:

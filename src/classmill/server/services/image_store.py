@@ -53,14 +53,14 @@ class ImageFile:
 
 def store_file(layout: StoreLayout, image: ImageFile) -> None:
     """Put the file and its thumbnail in the store (atomic; no-ops when already there)."""
-    blobs = layout.blobs()
+    blobs = layout.blobs
     blobs.put(image.source, image.content_hash, _FORMAT_SUFFIX.get(image.format, ".img"))
     make_thumbnail(blobs.path(image.content_hash), thumbnail_path(layout.thumbnails, image.content_hash))
 
 
 def ensure_stored(session: Session, layout: StoreLayout, images: list[ImageFile]) -> None:
     """Inside a STORE_LOCK transaction: a StoredImage row for each image, and its files, re-put if missing."""
-    blobs = layout.blobs()
+    blobs = layout.blobs
     wanted = {image.content_hash: image for image in images}
     hashes = list(wanted)
     known: set[str] = set()
@@ -78,7 +78,7 @@ def ensure_stored(session: Session, layout: StoreLayout, images: list[ImageFile]
 def collect_garbage(session: Session, layout: StoreLayout) -> int:
     """Delete every stored image no version refers to: files (also those without a row, left by a
     crashed import) and rows. Returns how many files went."""
-    blobs = layout.blobs()
+    blobs = layout.blobs
     removed = 0
     with writing(session, lock_name=STORE_LOCK):
         referenced = set(session.scalars(select(VersionImage.content_hash).distinct()))

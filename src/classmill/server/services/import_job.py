@@ -30,7 +30,7 @@ from classmill.server.db.session import writing
 from classmill.server.services.datasets import newest_version
 from classmill.server.services.image_store import ImageFile, store_file
 from classmill.server.services.imports import SERVER_STOPPED, fail_job, job_folder
-from classmill.server.services.version_commit import NewVersion, VersionEntry, commit_version
+from classmill.server.services.version_commit import NewVersion, VersionImageRow, commit_new_version
 from classmill.server.store.layout import StoreLayout
 
 log = logging.getLogger(__name__)
@@ -135,7 +135,7 @@ def _import(session: Session, layout: StoreLayout, job_id: int, attempt: str, pa
         job.progress_phase, job.progress_done, job.progress_total = "done", len(new.entries), len(new.entries)
         job.result = {"version_id": version.id, "version": version.number, "image_count": version.image_count}
 
-    commit_version(session, layout, new, before_commit=finish)
+    commit_new_version(session, layout, new, before_commit=finish)
 
 
 def _refuse_unusable(report: DatasetReport, report_dict: dict, source: str) -> None:
@@ -152,7 +152,7 @@ def _refuse_unusable(report: DatasetReport, report_dict: dict, source: str) -> N
                            f"Send {shape}; the report lists every file and why it was refused.", report_dict)
 
 
-def _entries_and_files(report: DatasetReport, params: dict) -> tuple[list[VersionEntry], dict[str, ImageFile]]:
+def _entries_and_files(report: DatasetReport, params: dict) -> tuple[list[VersionImageRow], dict[str, ImageFile]]:
     """One entry per distinct image (the check keeps same-label duplicates; a version holds a file once)."""
     rules: dict[str, list[str]] = defaultdict(list)
     for p in report.problems:
@@ -164,11 +164,11 @@ def _entries_and_files(report: DatasetReport, params: dict) -> tuple[list[Versio
         if r.content_hash in files:
             continue
         files[r.content_hash] = ImageFile(r.path, r.content_hash, r.size_bytes, r.format, r.width, r.height)
-        entries.append(VersionEntry(r.content_hash, r.label, r.split, names.get(r.ref, r.ref), rules.get(r.ref, [])))
+        entries.append(VersionImageRow(r.content_hash, r.label, r.split, names.get(r.ref, r.ref), rules.get(r.ref, [])))
     return entries, files
 
 
-def _store_all(layout: StoreLayout, files: dict[str, ImageFile], entries: dict[str, VersionEntry], report_dict: dict,
+def _store_all(layout: StoreLayout, files: dict[str, ImageFile], entries: dict[str, VersionImageRow], report_dict: dict,
                emit) -> dict[str, ImageFile]:
     """Put every file and its thumbnail in the store; a file that cannot be decoded joins the report's errors."""
     meter = PhaseProgress("store", len(files), emit)
@@ -189,7 +189,7 @@ def _store_all(layout: StoreLayout, files: dict[str, ImageFile], entries: dict[s
     return stored
 
 
-def _new_version(session: Session, params: dict, job_id: int, entries: list[VersionEntry],
+def _new_version(session: Session, params: dict, job_id: int, entries: list[VersionImageRow],
                  files: list[ImageFile], report: DatasetReport, report_dict: dict) -> NewVersion:
     dataset_id, author_id = params["dataset_id"], params["author_id"]
     if params["source"] != "class_images":
@@ -205,7 +205,7 @@ def _new_version(session: Session, params: dict, job_id: int, entries: list[Vers
     report_dict["errors"] = [p for p in report_dict["errors"] if p.get("file")]
     report_dict["warnings"] = [p for p in report_dict["warnings"] if p.get("file")]
     report_dict["already_in_dataset"] = [e.original_name for e in entries if e.content_hash in held]
-    old = [VersionEntry(r.content_hash, r.label, r.split, r.original_name, list(r.problems)) for r in kept]
+    old = [VersionImageRow(r.content_hash, r.label, r.split, r.original_name, list(r.problems)) for r in kept]
     classes = list(parent.classes) + ([label] if label not in parent.classes else [])
     summary = f"added {len(added)} images to class {label!r}"
     return NewVersion(dataset_id, author_id, parent.id, old + added, classes, summary, report_dict,

@@ -25,5 +25,11 @@ class StoreLayout:
         """Uploads and extractions of imports in progress; emptied of leftovers at every start."""
         return self.workspace / "staging"
 
+    @property
+    def scratch(self) -> Path:
+        """Temporary files (exports being written); same file system as the store, so renames are atomic."""
+        return self.workspace / "tmp"
+
+    @property
     def blobs(self) -> LocalBlobStore:
         return LocalBlobStore(self.images)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from classmill.server.api.routes import (auth, datasets, docs, health, jobs, me, projects, setup, shares, tokens,
-                                         users)
+from classmill.server.api.routes import (auth, datasets, docs, health, images, jobs, me, projects, setup, shares,
+                                         tokens, users, versions)
 
 API_PREFIX = "/api/v1"
 
@@ -19,5 +19,5 @@ PUBLIC_ROUTES = frozenset({
 })
 
 api_routers = (health.router, setup.router, auth.router, me.router, tokens.router, users.router, datasets.router,
-               jobs.router, projects.router, shares.router)
+               versions.router, images.router, jobs.router, projects.router, shares.router)
 page_routers = (docs.router,)
