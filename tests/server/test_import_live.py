@@ -55,6 +55,48 @@ def test_neu_steel_zip_through_the_real_server_stores_the_librarys_report(server
     # a version holds each file once: neu-steel's same-label copy is reported (warning "duplicate"), not stored twice
     assert job["result"]["image_count"] == len({r.content_hash for r in library.dataset.records})
     assert ("warning", "duplicate") in {p[:2] for p in _problems(stored)}
+    with server.admin_client() as api:
+        _browse_edit_diff_and_export(api, dataset_id, library, tmp_path)
+
+
+def _browse_edit_diff_and_export(api, dataset_id: int, library, tmp_path) -> None:
+    """The rest of the issue's real-server journey on the imported neu-steel."""
+    base = f"/api/v1/datasets/{dataset_id}/versions"
+    # Gallery: a class filter, paged at the 200 limit, returns exactly that class's images, once each.
+    expected = {r.content_hash for r in library.dataset.records if r.label == "scratches"}
+    pages = [api.get(f"{base}/1/images", params={"label": "scratches", "limit": 200, "offset": offset}).json()
+             for offset in (0, 200)]
+    seen = [item["hash"] for page in pages for item in page["items"]]
+    assert pages[0]["total"] == len(expected) and len(pages[0]["items"]) == 200
+    assert len(seen) == len(set(seen)) and set(seen) == expected
+    names = [item["original_name"] for page in pages for item in page["items"]]
+    assert names == sorted(names)  # a stable order, so paging never skips or repeats
+    assert api.get(pages[0]["items"][0]["thumbnail_url"]).headers["content-type"] == "image/jpeg"
+    searched = api.get(f"{base}/1/images", params={"search": "SCRATCHES_1.", "limit": 200}).json()
+    assert [item["original_name"].split("/")[-1] for item in searched["items"]] == ["scratches_1.jpg"]
+    # Relabel two crazing images as inclusion and delete one patches image: version 2, and the diff says so.
+    crazing = api.get(f"{base}/1/images", params={"label": "crazing", "limit": 2}).json()["items"]
+    patches = api.get(f"{base}/1/images", params={"label": "patches", "limit": 1}).json()["items"]
+    moved, dropped = [item["hash"] for item in crazing], patches[0]["hash"]
+    edit = api.post(f"{base}/1/images/edit", json={"delete": [dropped],
+                                                   "relabel": [{"hashes": moved, "label": "inclusion"}]})
+    assert edit.status_code in (200, 201), edit.text
+    assert edit.json()["number"] == 2 and edit.json()["image_count"] == 1799 - 1
+    diff = api.get(f"{base}/2/diff", params={"from": 1}).json()
+    assert diff["removed"] == [dropped] and diff["added"] == []
+    assert sorted(r["hash"] for r in diff["relabelled"]) == sorted(moved)
+    # Export of version 2 round-trips through the library's readers.
+    exported = tmp_path / "v2.zip"
+    with api.stream("GET", f"{base}/2/export") as response:
+        assert response.status_code == 200
+        with open(exported, "wb") as out:
+            for chunk in response.iter_bytes():
+                out.write(chunk)
+    again = classmill.data.check(exported, extract_dir=tmp_path / "v2-extracted").dataset
+    labels = {r.content_hash: r.label for r in again.records}
+    v2 = {r.content_hash: r.label for r in library.dataset.records if r.content_hash != dropped}
+    v2.update({h: "inclusion" for h in moved})
+    assert labels == v2
 
 
 @pytest.mark.slow
