@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     results: dict = {"command": "python -m bench " + " ".join(sys.argv[1:] if argv is None else argv),
                      "machine": describe_machine(), "plan": plan.to_dict(), "workdir": str(workdir)}
+    carried = carry_over(results, args.out, groups)
     print(f"classmill benchmark: {', '.join(groups)}{' (tiny)' if plan.tiny else ''}; work folder {workdir}", flush=True)
     try:
         if "train" in groups:
@@ -89,8 +90,35 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(workdir, ignore_errors=True)
     print()
     print(md_path.read_text(encoding="utf-8"))
+    if carried:
+        print(f"kept from the earlier results in {args.out}: {', '.join(carried)}")
     print(f"results: {md_path} and {json_path}")
     return 0
+
+
+def carry_over(results: dict, out: Path, groups: tuple[str, ...]) -> list[str]:
+    """A run of some groups keeps the other groups' sections already in out/results.json, naming where they came from.
+
+    Without this, `python -m bench server` into bench/results would wipe the committed training and inference
+    figures. Only sections of the same kind of run are kept (full with full, tiny with tiny).
+    """
+    source = out / "results.json"
+    if not source.is_file():
+        return []
+    try:
+        earlier = json.loads(source.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    if earlier.get("plan", {}).get("tiny") != results["plan"]["tiny"]:
+        return []
+    kept = [g for g in GROUPS if g not in groups and g in earlier]
+    provenance = earlier.get("carried_over", {})
+    for group in kept:
+        results[group] = earlier[group]
+        results.setdefault("carried_over", {})[group] = provenance.get(group) or {
+            "command": earlier.get("command"), "finished": earlier.get("finished"),
+            "git_revision": earlier.get("machine", {}).get("git_revision")}
+    return kept
 
 
 def render_only(out: Path) -> int:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bench.train_peers import REFERENCE, ULTRALYTICS
 
-SERVER_MEASUREMENTS = ("login", "token_call", "import", "gallery", "thumbnail")
+SERVER_MEASUREMENTS = ("login", "token_call", "import", "gallery", "gallery_label", "thumbnail")
 _PEER_TITLES = {REFERENCE: "reference loop (PyTorch/timm docs)", ULTRALYTICS: "Ultralytics"}
 
 
@@ -43,7 +43,11 @@ def render_markdown(r: dict) -> str:
     lines += [f"`{r['command']}` — {'TINY smoke configuration: figures are meaningless' if r['plan']['tiny'] else 'full run'}; "
               f"{r['wall_s'] / 60:.1f} min in all, finished {r['finished']}.", ""]
     lines += _machine(r["machine"])
-    lines += ["Every figure below was measured in this one run, peers one after another on the same machine, "
+    for group, came in r.get("carried_over", {}).items():
+        lines += [f"The {group} section was kept from an earlier run in this folder: `{came.get('command')}`, "
+                  f"finished {came.get('finished')}, classmill revision {came.get('git_revision') or 'unknown'} "
+                  "(the machine above is this run's).", ""]
+    lines += ["Every figure of a section was measured in one run, peers one after another on the same machine, "
               "each peer in a child process of its own. Speeds are medians of several repeats (training: of "
               "the epochs of a run). Ratios: > 1 means better than the peer named in the column. The machine is "
               "shared: \"others' load\" is how many of its cores other people's processes kept busy, on average, "
@@ -213,17 +217,22 @@ def _server(s: dict) -> list[str]:
              f"set up through the API and called with an API token. Upload: {u['images']:,} distinct {u['px']} px noise "
              f"JPEGs in {u['classes']} class folders, one {u['bytes'] / 1e6:.1f} MB zip. Import time runs from the "
              "first byte of the upload until the dataset is ready; peak RSS is the server process's VmHWM after "
-             "the import (and ru_maxrss at exit). Gallery: pages of 200 at offsets across the whole version.", "",
-             "| database | import img/s | import s | server peak RSS MB | gallery p50 / p99 ms | thumbnail p50 ms | "
-             "token call p50 / p99 ms | login p50 ms |", "|" + " --- |" * 8]
+             "the import (the import runs in a thread of the server process; ru_maxrss at exit is in results.json). "
+             "Gallery: pages of 200 at offsets across the whole newest version, and across one class of it "
+             "(?label=).", "",
+             "| database | import img/s | import s | server peak RSS MB | gallery p50 / p99 ms | "
+             "gallery, one class p50 / p99 ms | thumbnail p50 ms | token call p50 / p99 ms | login p50 ms |",
+             "|" + " --- |" * 9]
     for backend, b in s["backends"].items():
         if b.get("status") != "ok":
-            lines.append(f"| {backend} | {b.get('status')}: {str(b.get('reason', ''))[:160]} |" + " |" * 6)
+            lines.append(f"| {backend} | {b.get('status')}: {str(b.get('reason', ''))[:160]} |" + " |" * 7)
             continue
         m = {name: b.get(name, {}) if b.get(name, {}).get("status") == "ok" else {} for name in SERVER_MEASUREMENTS}
         lines.append(f"| {backend} | {_num(m['import'].get('images_per_s'))} | {_num(m['import'].get('seconds'))} | "
                      f"{_num(m['import'].get('peak_rss_mb') or b.get('peak_rss_mb'), 0)} | "
                      f"{_num(m['gallery'].get('latency_ms_p50'), 1)} / {_num(m['gallery'].get('latency_ms_p99'), 1)} | "
+                     f"{_num(m['gallery_label'].get('latency_ms_p50'), 1)} / "
+                     f"{_num(m['gallery_label'].get('latency_ms_p99'), 1)} | "
                      f"{_num(m['thumbnail'].get('latency_ms_p50'), 1)} | {_num(m['token_call'].get('latency_ms_p50'), 1)} / "
                      f"{_num(m['token_call'].get('latency_ms_p99'), 1)} | {_num(m['login'].get('latency_ms_p50'), 0)} |")
     missing = [f"- {backend} / {name}: {b[name]['status']} ({b[name].get('reason')})"

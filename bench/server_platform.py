@@ -2,8 +2,8 @@
 
 On SQLite and on PostgreSQL, against the real `classmill server` process (see server_process.py):
 first-run setup through the API, then one function per measurement — login, token-authenticated
-calls, importing the generated zip (images/s and the server's peak RSS), gallery pages (p50/p99)
-and thumbnails (p50). A measurement whose route does not exist on this server yet (404/405) is
+calls, importing the generated zip (images/s and the server's peak RSS, polling the import job),
+gallery pages of the newest version, all of it and one class (p50/p99), and thumbnails (p50). A measurement whose route does not exist on this server yet (404/405) is
 recorded as "not available yet" with the route it needs, never as a number.
 """
 
@@ -85,49 +85,77 @@ def measure_import(api: httpx.Client, server, upload: Path, images: int, timeout
         raise NotAvailable(f"POST /api/v1/datasets/{{id}}/imports answered {sent.status_code}")
     sent.raise_for_status()
     uploaded_s = time.perf_counter() - started
-    status = _wait_for_dataset(api, dataset_id, timeout_s)
+    job = _wait_for_job(api, sent.json()["id"], timeout_s)
     seconds = time.perf_counter() - started
-    if status["status"] != "ready":
-        raise RuntimeError(f"the import ended {status['status']!r}: {status.get('status_reason')}")
-    return {"dataset_id": dataset_id,
+    if job["state"] != "succeeded":
+        raise RuntimeError(f"import job {job['id']} ended {job['state']!r}: {job.get('error')}")
+    dataset = api.get(f"/api/v1/datasets/{dataset_id}").json()
+    if dataset["status"] != "ready":
+        raise RuntimeError(f"the import ended with the dataset {dataset['status']!r}: {dataset.get('status_reason')}")
+    return {"dataset_id": dataset_id, "version": newest_version(api, dataset_id), "job_id": job["id"],
             "images": images, "upload_s": round(uploaded_s, 2), "seconds": round(seconds, 2),
             "images_per_s": round(images / seconds, 1), "rss_mb_before": rss_before,
             "peak_rss_mb": server.high_water_mb()}
 
 
-def _wait_for_dataset(api: httpx.Client, dataset_id: int, timeout_s: float) -> dict:
+def _wait_for_job(api: httpx.Client, job_id: int, timeout_s: float) -> dict:
+    """Poll GET /jobs/{id} (the import runs in a thread of the server) until it is no longer queued or running."""
     deadline = time.monotonic() + timeout_s
     while True:
-        found = api.get(f"/api/v1/datasets/{dataset_id}")
+        found = api.get(f"/api/v1/jobs/{job_id}")
         found.raise_for_status()
-        if found.json()["status"] in ("ready", "failed"):
-            return found.json()
+        job = found.json()
+        if job["state"] not in ("queued", "running"):
+            return job
         if time.monotonic() > deadline:
-            raise RuntimeError(f"dataset {dataset_id} still {found.json()['status']!r} after {timeout_s:.0f} s")
+            raise RuntimeError(f"import job {job_id} still {job['state']!r} ({job['progress_phase']} "
+                               f"{job['progress_done']}/{job['progress_total']}) after {timeout_s:.0f} s")
         time.sleep(0.25)
 
 
-def gallery_path(dataset_id: int) -> str:
-    """The gallery of a dataset's newest version (the route the versions+browse work adds)."""
-    return f"/api/v1/datasets/{dataset_id}/versions/1/images"
+def newest_version(api: httpx.Client, dataset_id: int) -> int:
+    """The number of the dataset's newest version (the versions list is newest first)."""
+    found = api.get(f"/api/v1/datasets/{dataset_id}/versions", params={"limit": 1})
+    found.raise_for_status()
+    items = found.json()["items"]
+    if not items:
+        raise RuntimeError(f"dataset {dataset_id} is ready but has no version")
+    return items[0]["number"]
 
 
-def measure_gallery(api: httpx.Client, dataset_id: int, images: int, calls: int, page_size: int = 200) -> dict:
-    """Gallery pages spread over the whole version (deep offsets included), page size 200."""
-    pages = max(1, images // page_size)
-    url = gallery_path(dataset_id)
-    latencies = _timed(calls, lambda i: api.get(url, params={"limit": page_size, "offset": (i % pages) * page_size}))
-    return {"requests": calls, "page_size": page_size, "latency_ms_p50": _ms(latencies, 50),
-            "latency_ms_p99": _ms(latencies, 99)}
+def gallery_path(dataset_id: int, version: int) -> str:
+    return f"/api/v1/datasets/{dataset_id}/versions/{version}/images"
 
 
-def measure_thumbnails(api: httpx.Client, dataset_id: int, calls: int) -> dict:
-    """Thumbnails named by the first gallery page (each fetched once: no client cache)."""
-    first = api.get(gallery_path(dataset_id), params={"limit": 200})
+def measure_gallery(api: httpx.Client, dataset_id: int, version: int, expected: int, calls: int,
+                    label: str | None = None, page_size: int = 200) -> dict:
+    """Gallery pages spread over the whole (filtered) version, deep offsets included; the total must be `expected`."""
+    url, where = gallery_path(dataset_id, version), ({"label": label} if label else {})
+    first = api.get(url, params={"limit": 1, **where})
     if first.status_code in _MISSING:
-        raise NotAvailable(f"GET {gallery_path(dataset_id)} answered {first.status_code}")
+        raise NotAvailable(f"GET {url} answered {first.status_code}")
     first.raise_for_status()
-    urls = [item["thumbnail_url"] for item in first.json()["items"]][:calls]
+    if first.json()["total"] != expected:
+        raise RuntimeError(f"the gallery{' of ' + label if label else ''} lists {first.json()['total']} images, "
+                           f"expected {expected}")
+    pages = max(1, expected // page_size)
+    latencies = _timed(calls, lambda i: api.get(url, params={"limit": page_size, "offset": (i % pages) * page_size,
+                                                             **where}))
+    return {"requests": calls, "page_size": page_size, "total": expected, "label": label,
+            "latency_ms_p50": _ms(latencies, 50), "latency_ms_p99": _ms(latencies, 99)}
+
+
+def measure_thumbnails(api: httpx.Client, dataset_id: int, version: int, calls: int) -> dict:
+    """Thumbnails named by gallery pages (each fetched once: no client cache)."""
+    urls: list[str] = []
+    while len(urls) < calls:
+        page = api.get(gallery_path(dataset_id, version), params={"limit": 200, "offset": len(urls)})
+        page.raise_for_status()
+        items = page.json()["items"]
+        if not items:
+            break
+        urls += [item["thumbnail_url"] for item in items]
+    urls = urls[:calls]
     if not urls:
         raise NotAvailable("the gallery lists no thumbnail_url")
     latencies = _timed(len(urls), lambda i: api.get(urls[i]))
@@ -159,13 +187,16 @@ def measure_backend(plan: BenchPlan, workdir: Path, backend: str, database_url: 
             imported = _attempt(results, "import", lambda: measure_import(
                 api, server, upload, plan.server_images, plan.server_import_timeout_s))
             if imported is None:
-                reason = "needs the import (above)"
-                results["gallery"] = results["thumbnail"] = {"status": "not available yet", "reason": reason}
+                for name in ("gallery", "gallery_label", "thumbnail"):
+                    results[name] = {"status": "not available yet", "reason": "needs the import (above)"}
             else:
-                dataset_id = imported["dataset_id"]
-                _attempt(results, "gallery", lambda: measure_gallery(api, dataset_id, plan.server_images,
+                dataset_id, version = imported["dataset_id"], imported["version"]
+                per_class = -(-plan.server_images // plan.server_classes)  # class_00 holds images 0, n, 2n, ...
+                _attempt(results, "gallery", lambda: measure_gallery(api, dataset_id, version, plan.server_images,
                                                                      plan.server_gallery_requests))
-                _attempt(results, "thumbnail", lambda: measure_thumbnails(api, dataset_id,
+                _attempt(results, "gallery_label", lambda: measure_gallery(
+                    api, dataset_id, version, per_class, plan.server_gallery_requests, label="class_00"))
+                _attempt(results, "thumbnail", lambda: measure_thumbnails(api, dataset_id, version,
                                                                           plan.server_thumbnail_requests))
     results["peak_rss_mb"] = server.peak_rss_mb
     return results
