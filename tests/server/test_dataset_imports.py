@@ -84,18 +84,18 @@ def test_hostile_uploads_are_refused_or_fail_with_a_reason_and_store_nothing(pla
     flat = zip_of({"a.jpg": good[0], "b.jpg": good[1], "readme.txt": b"hello"}, tmp_path / "flat.zip")
     whole = class_zip(tmp_path, {"ok": 3, "ng": 3}, name="whole.zip").read_bytes()
     truncated = whole[: len(whole) // 2]  # a dropped upload the client still sent as complete
+    # Judged from the zip's directory before any job exists: 400 with the error shape, nothing stored.
     reasons = {}
-    for name, body in {"slip": slip.read_bytes(), "bomb": bomb.read_bytes(), "flat": flat.read_bytes(),
-                       "truncated": truncated}.items():
-        job = _imported(platform.admin, dataset_id, body)
-        assert job["state"] == "failed", (name, job)
-        reasons[name] = job["error"]
-        dataset = platform.admin.get(f"/api/v1/datasets/{dataset_id}").json()
-        assert dataset["status"] == "failed" and dataset["status_reason"] == job["error"]
+    for name, body, code in (("slip", slip.read_bytes(), "unsafe_archive"), ("bomb", bomb.read_bytes(), "bad_archive"),
+                             ("flat", flat.read_bytes(), "no_class_folders"), ("truncated", truncated, "bad_archive")):
+        answer = _upload(platform.admin, dataset_id, body)
+        assert_problem(answer, 400, code)
+        reasons[name] = answer.json()["detail"]
+        assert platform.admin.get(f"/api/v1/datasets/{dataset_id}").json()["status"] == "empty"
         _nothing_stored(platform, dataset_id)
-    assert "evil.jpg" in reasons["slip"] and "unsafe" in reasons["slip"]
+    assert "evil.jpg" in reasons["slip"]
     assert "limit" in reasons["bomb"]
-    assert "no usable images" in reasons["flat"] and "folder per class" in reasons["flat"]
+    assert "class folders" in reasons["flat"]
     assert "zip" in reasons["truncated"]
     # and after all that, a good zip imports
     assert _imported(platform.admin, dataset_id, whole)["state"] == "succeeded"

@@ -18,6 +18,8 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from classmill.data.labels import label_name_problem
+from classmill.data.readers.lists import PADDLE_LIST_FILES
+from classmill.data.readers.zip_safety import ArchiveError, ArchiveLimits, open_archive, scan_archive
 from classmill.server.db.base import utc_now
 from classmill.server.db.datasets import Dataset, DatasetVersion
 from classmill.server.db.jobs import Job
@@ -31,6 +33,7 @@ from classmill.server.store.layout import StoreLayout
 
 SERVER_STOPPED = "the server stopped during the import; retry it."
 _PARTIAL_PREFIX = "upload-"
+_LIST_FILES = ("labels.txt", *PADDLE_LIST_FILES.values())
 
 
 def job_folder(layout: StoreLayout, job_id: int) -> Path:
@@ -59,6 +62,28 @@ def check_class_label(label: str) -> str:
                            "Use a class name without slashes, control characters or leading dots.",
                            code="invalid_label")
     return label
+
+
+def check_uploaded_zip(path: Path, name: str = "the upload") -> None:
+    """Refuse at once (400) what no import could use, from the zip's directory alone: not a readable
+    zip (or cut short: the directory is at its end), over the archive limits (a zip bomb), unsafe
+    entries (zip-slip, links), or no image in a folder. Cheap, so the client hears it before a job exists."""
+    try:
+        with open_archive(path) as archive:
+            listing = scan_archive(archive, path, ArchiveLimits())
+    except ArchiveError as exc:
+        raise ServiceError(str(exc).replace(path.name, name), "Re-create the zip from the dataset folder "
+                           "(images/<label>/*.jpg) with a standard zip tool.", code="bad_archive") from None
+    unsafe = [p.file for p in listing.errors if p.rule == "unsafe_archive_entry"]
+    if unsafe:
+        raise ServiceError(f"{name} has entries that point outside it or are links: {', '.join(unsafe[:5])}.",
+                           "Re-create the zip from the dataset folder itself so every entry is a plain relative "
+                           "path.", code="unsafe_archive")
+    if not any(len(m.parts) >= 2 or m.parts[-1].lower().endswith(".csv") or m.parts[-1] in _LIST_FILES
+               for m in listing.members):
+        raise ServiceError(f"{name} holds no class folders: no image is inside a folder named after its class.",
+                           "Zip the dataset folder so images sit in images/<label>/*.jpg (or add a CSV or "
+                           "PaddleClas lists).", code="no_class_folders")
 
 
 def begin_import(session: Session, user: User, dataset_id: int, params: dict) -> Job:

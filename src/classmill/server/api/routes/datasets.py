@@ -79,6 +79,7 @@ async def import_zip(dataset_id: int, request: Request, user: CurrentUser, state
                 raise ServiceError("the upload is not a zip archive.",
                                    "Send a .zip of class folders (images/<label>/*.jpg) as the request body.",
                                    code="not_a_zip")
+        await run_in_threadpool(imports.check_uploaded_zip, partial)
         job = await run_in_threadpool(imports.begin_import, session, user, dataset_id, {"source": "upload"})
 
         def stage(folder) -> None:
