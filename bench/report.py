@@ -43,10 +43,12 @@ def render_markdown(r: dict) -> str:
     lines += [f"`{r['command']}` — {'TINY smoke configuration: figures are meaningless' if r['plan']['tiny'] else 'full run'}; "
               f"{r['wall_s'] / 60:.1f} min in all, finished {r['finished']}.", ""]
     lines += _machine(r["machine"])
+    runs: dict[tuple, list[str]] = {}
     for group, came in r.get("carried_over", {}).items():
-        lines += [f"The {group} section was kept from an earlier run in this folder: `{came.get('command')}`, "
-                  f"finished {came.get('finished')}, classmill revision {came.get('git_revision') or 'unknown'} "
-                  "(the machine above is this run's).", ""]
+        runs.setdefault((came.get("command"), came.get("finished"), came.get("git_revision")), []).append(group)
+    for (command, finished, revision), groups in runs.items():
+        lines += [f"Kept from an earlier run in this folder ({', '.join(groups)}): `{command}`, finished {finished}, "
+                  f"classmill revision {revision or 'unknown'}; the machine, load and date above are this run's.", ""]
     lines += ["Every figure of a section was measured in one run, peers one after another on the same machine, "
               "each peer in a child process of its own. Speeds are medians of several repeats (training: of "
               "the epochs of a run). Ratios: > 1 means better than the peer named in the column. The machine is "
@@ -219,16 +221,18 @@ def _server(s: dict) -> list[str]:
              "first byte of the upload until the dataset is ready; peak RSS is the server process's VmHWM after "
              "the import (the import runs in a thread of the server process; ru_maxrss at exit is in results.json). "
              "Gallery: pages of 200 at offsets across the whole newest version, and across one class of it "
-             "(?label=).", "",
-             "| database | import img/s | import s | server peak RSS MB | gallery p50 / p99 ms | "
+             "(?label=). Others' load: cores other processes kept busy during the import (PostgreSQL's own "
+             "server processes count here; the benchmark and the classmill server do not).", "",
+             "| database | import img/s | import s | others' load | server peak RSS MB | gallery p50 / p99 ms | "
              "gallery, one class p50 / p99 ms | thumbnail p50 ms | token call p50 / p99 ms | login p50 ms |",
-             "|" + " --- |" * 9]
+             "|" + " --- |" * 10]
     for backend, b in s["backends"].items():
         if b.get("status") != "ok":
-            lines.append(f"| {backend} | {b.get('status')}: {str(b.get('reason', ''))[:160]} |" + " |" * 7)
+            lines.append(f"| {backend} | {b.get('status')}: {str(b.get('reason', ''))[:160]} |" + " |" * 8)
             continue
         m = {name: b.get(name, {}) if b.get(name, {}).get("status") == "ok" else {} for name in SERVER_MEASUREMENTS}
         lines.append(f"| {backend} | {_num(m['import'].get('images_per_s'))} | {_num(m['import'].get('seconds'))} | "
+                     f"{_num(m['import'].get('others_busy_cores'), 2)} | "
                      f"{_num(m['import'].get('peak_rss_mb') or b.get('peak_rss_mb'), 0)} | "
                      f"{_num(m['gallery'].get('latency_ms_p50'), 1)} / {_num(m['gallery'].get('latency_ms_p99'), 1)} | "
                      f"{_num(m['gallery_label'].get('latency_ms_p50'), 1)} / "

@@ -9,12 +9,16 @@ recorded as "not available yet" with the route it needs, never as a number.
 
 from __future__ import annotations
 
+import os
+import resource
 import time
 from pathlib import Path
 from typing import Callable
 
 import httpx
 
+from bench.child import others_busy_cores
+from bench.machine import cpu_busy_seconds, wait_for_quiet_machine
 from bench.plan import BenchPlan
 from bench.server_process import fresh_postgres_schema, make_upload_zip, running_server
 from bench.stats import percentile
@@ -69,7 +73,8 @@ def measure_token_calls(api: httpx.Client, calls: int) -> dict:
     return {"requests": calls, "latency_ms_p50": _ms(latencies, 50), "latency_ms_p99": _ms(latencies, 99)}
 
 
-def measure_import(api: httpx.Client, server, upload: Path, images: int, timeout_s: float) -> dict:
+def measure_import(api: httpx.Client, server, upload: Path, images: int, timeout_s: float,
+                   quiet_wait_s: float = 0.0) -> dict:
     """Create a dataset, stream the zip to POST /datasets/{id}/imports, wait for ready: images/s and peak RSS."""
     made = api.post("/api/v1/datasets", json={"name": "bench", "description": "generated noise"})
     if made.status_code in _MISSING:
@@ -77,6 +82,8 @@ def measure_import(api: httpx.Client, server, upload: Path, images: int, timeout
     made.raise_for_status()
     dataset_id = made.json()["id"]
     rss_before = server.high_water_mb()
+    quiet = wait_for_quiet_machine(quiet_wait_s) if quiet_wait_s > 0 else None
+    busy_before, own_before = cpu_busy_seconds(), _cpu_seconds(server.pid)
     started = time.perf_counter()
     with open(upload, "rb") as body:
         sent = api.post(f"/api/v1/datasets/{dataset_id}/imports", content=body,
@@ -95,7 +102,21 @@ def measure_import(api: httpx.Client, server, upload: Path, images: int, timeout
     return {"dataset_id": dataset_id, "version": newest_version(api, dataset_id), "job_id": job["id"],
             "images": images, "upload_s": round(uploaded_s, 2), "seconds": round(seconds, 2),
             "images_per_s": round(images / seconds, 1), "rss_mb_before": rss_before,
-            "peak_rss_mb": server.high_water_mb()}
+            "peak_rss_mb": server.high_water_mb(), "server_cpu_s": round(_cpu_seconds(server.pid) - own_before, 1),
+            "others_busy_cores": others_busy_cores(busy_before, _cpu_seconds(server.pid) - own_before, seconds),
+            "quiet_wait": quiet}
+
+
+def _cpu_seconds(server_pid: int) -> float:
+    """CPU time of this process and of the server process so far: what the import itself costs the machine."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    try:
+        fields = Path(f"/proc/{server_pid}/stat").read_text().rsplit(")", 1)[1].split()
+        server = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    except (OSError, IndexError, ValueError):
+        server = 0.0
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return own.ru_utime + own.ru_stime + server
 
 
 def _wait_for_job(api: httpx.Client, job_id: int, timeout_s: float) -> dict:
@@ -185,7 +206,7 @@ def measure_backend(plan: BenchPlan, workdir: Path, backend: str, database_url: 
         with httpx.Client(base_url=server.url, timeout=120, headers={"Authorization": f"Bearer {token}"}) as api:
             _attempt(results, "token_call", lambda: measure_token_calls(api, plan.server_token_requests))
             imported = _attempt(results, "import", lambda: measure_import(
-                api, server, upload, plan.server_images, plan.server_import_timeout_s))
+                api, server, upload, plan.server_images, plan.server_import_timeout_s, plan.quiet_wait_s))
             if imported is None:
                 for name in ("gallery", "gallery_label", "thumbnail"):
                     results[name] = {"status": "not available yet", "reason": "needs the import (above)"}
