@@ -7,6 +7,7 @@ training's steps are); one trains for real through the executor.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -212,9 +213,33 @@ def test_a_train_job_succeeds_with_the_run_folders_metrics(runner, shared_datase
     runner.wait_state(executor, job_id, "succeeded", timeout=120)
     job = runner.view(executor, job_id).job
     run = runner.settings.workspace / "runs" / "first"
-    import json
-
     metrics = json.loads((run / "metrics.json").read_text())
     assert job.result["run_status"] == "finished" and job.result["epochs_completed"] == 1
     assert job.result["best_metrics"] == metrics["best"]
     assert job.progress_phase == "train" and job.progress_done == job.progress_total > 0
+
+
+def test_pausing_a_train_job_checkpoints_through_the_control_file_and_resume_continues(runner, shared_datasets,
+                                                                                       tmp_path):
+    data = csv_of_copies(shared_datasets / "cifar10-mini", ("airplane", "automobile"), 20, tmp_path, "tiny.csv")
+    executor = runner.executor()
+    options = {"data": str(data), "epochs": 40, "image_size": 32, "batch_size": 8, "workers": 1,
+               "warmup_epochs": 0.0, "pretrained": False}
+    job_id = runner.submit(executor, kind="train", run="long", preset="fast", options=options)
+    assert wait_for(lambda: runner.view(executor, job_id).job.progress_phase == "train", 60)
+    with runner.sessions() as session:
+        jobs.pause_job(session, executor, runner.user, job_id)
+    runner.wait_state(executor, job_id, "paused", timeout=60)
+    job = runner.view(executor, job_id).job
+    run = runner.settings.workspace / "runs" / "long"
+    assert job.result["run_status"] == "paused" and job.result["epochs_completed"] < 40
+    assert (run / "checkpoints" / "last.pt").is_file() and not (run / "control.json").exists()
+    with runner.sessions() as session:
+        jobs.resume_job(session, executor, runner.user, job_id)
+    assert wait_for(lambda: runner.view(executor, job_id).job.progress_phase == "train", 60)
+    with runner.sessions() as session:
+        jobs.stop_job(session, executor, runner.user, job_id)
+    runner.wait_state(executor, job_id, "stopped", timeout=60)
+    events = [json.loads(line) for line in (run / "events.jsonl").read_text().splitlines()]
+    starts = [e for e in events if e["type"] == "start"]
+    assert [e["resumed"] for e in starts] == [False, True]  # the second attempt continued the same run
