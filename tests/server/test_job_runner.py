@@ -7,6 +7,7 @@ training's steps are); one trains for real through the executor.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import socket
@@ -26,8 +27,10 @@ from classmill.server.db.session import make_engine, session_factory, writing
 from classmill.server.services import jobs
 from classmill.server.services.passwords import Passwords
 from classmill.server.services.users import create_user
+from classmill.server.state import STATE_ATTRIBUTE
 from classmill.server.workspace import prepare_workspace
 from support.images import csv_of_copies
+from support.server_accounts import assert_problem, set_up_admin
 from support.training import wait_for
 
 TESTS = Path(__file__).resolve().parents[1]
@@ -243,3 +246,30 @@ def test_pausing_a_train_job_checkpoints_through_the_control_file_and_resume_con
     events = [json.loads(line) for line in (run / "events.jsonl").read_text().splitlines()]
     starts = [e for e in events if e["type"] == "start"]
     assert [e["resumed"] for e in starts] == [False, True]  # the second attempt continued the same run
+
+
+def test_the_api_shows_queue_positions_and_stops_pauses_and_resumes(app, client, settings):
+    csrf = {"X-CSRF-Token": set_up_admin(client)}
+    runner = Runner(settings)
+    try:
+        executor = runner.executor(training_jobs=1)
+        # The routes take the executor from the app's state: this one runs the test's "sleep" kind.
+        setattr(app.state, STATE_ATTRIBUTE, dataclasses.replace(getattr(app.state, STATE_ATTRIBUTE),
+                                                                executor=executor))
+        first = runner.submit(executor, steps=200, step_s=0.05)
+        second = runner.submit(executor, steps=200, step_s=0.05)
+        assert client.get(f"/api/v1/jobs/{second}").json()["queue_position"] == 1
+        runner.wait_state(executor, first, "running")
+        response = client.post(f"/api/v1/jobs/{first}/pause", headers=csrf)
+        assert response.status_code == 200, response.text
+        runner.wait_state(executor, first, "paused")
+        runner.wait_state(executor, second, "running")  # the paused job's slot went to the next
+        assert_problem(client.post(f"/api/v1/jobs/{first}/stop", headers=csrf), 409, "job_not_active")
+        resumed = client.post(f"/api/v1/jobs/{first}/resume", headers=csrf).json()
+        assert (resumed["state"], resumed["queue_position"]) == ("queued", 1)
+        assert client.post(f"/api/v1/jobs/{first}/stop", headers=csrf).json()["state"] == "stopped"
+        client.post(f"/api/v1/jobs/{second}/stop", headers=csrf)
+        runner.wait_state(executor, second, "stopped")
+        assert_problem(client.post("/api/v1/jobs/999/resume", headers=csrf), 404, "job_not_found")
+    finally:
+        runner.close()

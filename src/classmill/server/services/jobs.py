@@ -69,7 +69,12 @@ def list_jobs(session: Session, executor: Executor, user: User, limit: int = 100
 
 
 def _view(executor: Executor, job: Job) -> JobView:
-    return JobView(job, executor.status(job.id).queue_position if job.state == "queued" else None)
+    return JobView(job, queue_position(executor, job))
+
+
+def queue_position(executor: Executor, job: Job) -> int | None:
+    """Where a queued job waits in its class (1 = next); None for any other job, imports included."""
+    return executor.status(job.id).queue_position if job.state == "queued" and job.kind != IMPORT_KIND else None
 
 
 def stop_job(session: Session, executor: Executor, user: User, job_id: int) -> JobView:
