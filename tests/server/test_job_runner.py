@@ -273,3 +273,21 @@ def test_the_api_shows_queue_positions_and_stops_pauses_and_resumes(app, client,
         assert_problem(client.post("/api/v1/jobs/999/resume", headers=csrf), 404, "job_not_found")
     finally:
         runner.close()
+
+
+def test_a_stop_sent_as_the_process_starts_still_ends_the_job_stopped(runner):
+    executor = runner.executor()
+    job_id = runner.submit(executor, steps=200, step_s=0.05)
+    assert executor.cancel(job_id) == "requested"  # before its signal handler can exist
+    runner.wait_state(executor, job_id, "stopped")
+
+
+def test_a_restart_in_the_same_process_reattaches_its_own_children(runner):
+    executor = runner.executor()
+    job_id = runner.submit(executor, steps=20, step_s=0.05)
+    runner.wait_state(executor, job_id, "running")
+    executor.shutdown()  # the app's lifespan ends; the job process lives on
+    with runner.sessions() as session:
+        assert jobs.reconcile_jobs(session, executor, runner.settings.workspace, 60)["adopted"] == 1
+    runner.wait_state(executor, job_id, "succeeded")
+    assert wait_for(lambda: executor.status(job_id).state == "unknown", 10)  # reaped, its slot free again

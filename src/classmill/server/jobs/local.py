@@ -63,6 +63,7 @@ class LocalExecutor(Executor):
         self.training_kinds = frozenset(training_kinds)
         self._queues: dict[str, deque[_Job]] = {TRAINING: deque(), LIGHT: deque()}
         self._running: dict[int, _Job] = {}
+        self._detached: dict[int, subprocess.Popen] = {}  # our children left running at a shutdown, by pid
         self._lock = threading.Lock()
         self._closed = threading.Event()
         self._watcher: threading.Thread | None = None  # started on first use, again after a shutdown
@@ -90,7 +91,9 @@ class LocalExecutor(Executor):
     def adopt(self, job_id: int, attempt: str, kind: str, pid: int) -> None:
         with self._lock:
             self._ensure_watcher()
-            self._running[job_id] = _Job(job_id, attempt, kind, pid=pid)
+            # Re-attaching our own child (a shutdown and start in one process): keep its handle, so its
+            # exit is reaped instead of leaving a zombie that looks alive forever.
+            self._running[job_id] = _Job(job_id, attempt, kind, process=self._detached.pop(pid, None), pid=pid)
 
     def shutdown(self, terminate: bool = False) -> None:
         with self._lock:
@@ -98,6 +101,7 @@ class LocalExecutor(Executor):
             for queue in self._queues.values():
                 queue.clear()  # their rows stay queued: the next start submits them again
             running = list(self._running.values())
+            self._detached.update({job.pid: job.process for job in running if job.process is not None})
             self._running.clear()  # a later start re-attaches the live ones (reconcile_jobs)
             watcher, self._watcher = self._watcher, None
         if watcher is not None:

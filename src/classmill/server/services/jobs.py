@@ -92,7 +92,9 @@ def _request(session: Session, executor: Executor, user: User, job_id: int, acti
         raise Conflict(f"job {job_id} is {job.state}: there is nothing to {action}.",
                        "Resume it first if it is paused, stopped or interrupted.", code="job_not_active")
     answer = executor.pause(job_id) if action == "pause" else executor.cancel(job_id)
-    if answer == "dequeued":
+    # "unknown" for a queued row: no executor holds it (a failed submit); ending it here is safe, since the
+    # attempt can then never claim it (claim_attempt needs "queued").
+    if answer == "dequeued" or (answer == "unknown" and job.state == "queued"):
         end_attempt(session, job_id, job.attempt, "paused" if action == "pause" else "stopped", from_states=("queued",))
     session.expire_all()
     return get_job(session, executor, user, job_id)
