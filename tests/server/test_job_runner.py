@@ -291,3 +291,20 @@ def test_a_restart_in_the_same_process_reattaches_its_own_children(runner):
         assert jobs.reconcile_jobs(session, executor, runner.settings.workspace, 60)["adopted"] == 1
     runner.wait_state(executor, job_id, "succeeded")
     assert wait_for(lambda: executor.status(job_id).state == "unknown", 10)  # reaped, its slot free again
+
+
+def test_a_train_job_that_the_library_refuses_fails_with_its_reason_and_fix(runner, shared_datasets, tmp_path):
+    data = csv_of_copies(shared_datasets / "cifar10-mini", ("airplane", "automobile"), 5, tmp_path, "few.csv")
+    executor = runner.executor()
+    job_id = runner.submit(executor, kind="train", run="few", preset="fast", options={"data": str(data)})
+    runner.wait_state(executor, job_id, "failed", timeout=60)
+    error = runner.view(executor, job_id).job.error
+    assert "too_few_images" in error and "Add at least 15 more images" in error
+
+
+def test_a_run_name_cannot_leave_the_workspace(runner):
+    executor = runner.executor()
+    job_id = runner.submit(executor, kind="train", run="../outside", options={})
+    runner.wait_state(executor, job_id, "failed")
+    assert "run='../outside'" in runner.view(executor, job_id).job.error
+    assert not (runner.settings.workspace / "outside").exists()
