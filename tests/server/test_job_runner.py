@@ -308,3 +308,20 @@ def test_a_run_name_cannot_leave_the_workspace(runner):
     runner.wait_state(executor, job_id, "failed")
     assert "run='../outside'" in runner.view(executor, job_id).job.error
     assert not (runner.settings.workspace / "outside").exists()
+
+
+def test_a_resumed_job_waits_for_its_previous_process_to_end(runner):
+    executor = runner.executor(training_jobs=2)  # a free slot: only the old process holds the job back
+    old = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        job_id = _running_row(runner, old.pid)
+        executor.adopt(job_id, runner.view(executor, job_id).job.attempt, "sleep", old.pid)
+        with runner.sessions() as session, writing(session):  # it recorded "paused" and is about to exit
+            session.execute(update(Job).where(Job.id == job_id).values(state="paused"))
+        with runner.sessions() as session:
+            jobs.resume_job(session, executor, runner.user, job_id)
+        assert executor.status(job_id).state == "queued"
+    finally:
+        old.kill()
+        old.wait()
+    runner.wait_state(executor, job_id, "succeeded")

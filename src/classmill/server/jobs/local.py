@@ -122,14 +122,13 @@ class LocalExecutor(Executor):
             self._watcher.start()
 
     def _status(self, job_id: int) -> ExecutorStatus:
-        job = self._running.get(job_id)
-        if job is not None:
-            return ExecutorStatus("running", pid=job.pid)
+        # The queue first: a resumed job is queued while its previous attempt's process is still exiting.
         for queue in self._queues.values():
             for position, queued in enumerate(queue, start=1):
                 if queued.job_id == job_id:
                     return ExecutorStatus("queued", queue_position=position)
-        return ExecutorStatus("unknown")
+        job = self._running.get(job_id)
+        return ExecutorStatus("running", pid=job.pid) if job is not None else ExecutorStatus("unknown")
 
     def _class(self, kind: str) -> str:
         return job_class(kind, self.training_kinds)
@@ -160,7 +159,10 @@ class LocalExecutor(Executor):
     def _fill(self) -> None:
         """Start queued jobs while their class has free slots (called with the lock held)."""
         for cls, queue in self._queues.items():
-            while queue and sum(self._class(j.kind) == cls for j in self._running.values()) < self.limits.get(cls, 1):
+            # A resumed job waits for its previous attempt's process to be gone (it records "paused" just
+            # before it exits): two processes of one job must never run, nor share a slot's bookkeeping.
+            while queue and queue[0].job_id not in self._running \
+                    and sum(self._class(j.kind) == cls for j in self._running.values()) < self.limits.get(cls, 1):
                 self._start(queue.popleft())
 
     def _start(self, job: _Job) -> None:
