@@ -192,9 +192,14 @@ def test_reconcile_interrupts_dead_processes_and_reattaches_live_ones(runner):
         dead_id, live_id = _running_row(runner, gone.pid), _running_row(runner, live.pid)
         silent_id = _running_row(runner, live.pid, heartbeat_age_s=600)  # a live pid, but not this job's beat
         old_attempts = {i: runner.view(executor, i).job.attempt for i in (dead_id, live_id, silent_id)}
+        with runner.sessions() as session, writing(session):  # queued when the server stopped: never submitted here
+            waiting = Job(kind="nap", attempt=jobs.new_attempt(), owner_id=runner.user.id,
+                          params={"steps": 2, "step_s": 0.01}, state="queued")
+            session.add(waiting)
         with runner.sessions() as session:
             counts = jobs.reconcile_jobs(session, executor, runner.settings.workspace, heartbeat_timeout_s=60)
-        assert counts == {"adopted": 1, "interrupted": 2, "resubmitted": 0}
+        assert counts == {"adopted": 1, "interrupted": 2, "resubmitted": 1}
+        runner.wait_state(executor, waiting.id, "succeeded")
         for job_id in (dead_id, silent_id):
             job = runner.view(executor, job_id).job
             assert job.state == "interrupted" and job.attempt != old_attempts[job_id]
