@@ -14,7 +14,10 @@ from classmill.server.api.routes import API_PREFIX, api_routers, page_routers
 from classmill.server.db.migrate import upgrade_database
 from classmill.server.db.session import make_engine, session_factory
 from classmill.server.login_limits import LoginLimiter
+from classmill.server.jobs.executor import LIGHT, TRAINING
+from classmill.server.jobs.local import LocalExecutor
 from classmill.server.jobs.threads import BackgroundWork
+from classmill.server.services import jobs
 from classmill.server.services.imports import reconcile_imports
 from classmill.server.services.passwords import Passwords
 from classmill.server.settings import Settings
@@ -28,21 +31,36 @@ def build_state(settings: Settings) -> ServerState:
     prepare_workspace(settings.workspace)
     secret = settings.session_secret.get_secret_value().encode() if settings.session_secret else None
     engine = make_engine(settings.resolved_database_url)
+    sessions = session_factory(engine)
     return ServerState(
         settings=settings,
         engine=engine,
-        sessions=session_factory(engine),
+        sessions=sessions,
         passwords=Passwords(settings.argon2_time_cost, settings.argon2_memory_kib),
         login_limiter=LoginLimiter(settings.login_attempts, settings.login_window_s),
         csrf_key=secret or workspace_secret(settings.workspace),
         layout=StoreLayout(settings.workspace),
         background=BackgroundWork(),
+        executor=local_executor(settings, sessions),
     )
+
+
+def local_executor(settings: Settings, sessions, *, extra_env: dict[str, str] | None = None, **options) -> LocalExecutor:
+    """The embedded executor: job processes get the database and heartbeat settings through their environment."""
+    def on_exit(job_id: int, attempt: str, code: int | None, requested: str | None) -> None:
+        with sessions() as session:
+            jobs.record_exit(session, settings.workspace, job_id, attempt, code, requested)
+
+    env = {"CLASSMILL_DATABASE_URL": settings.resolved_database_url,
+           "CLASSMILL_JOB_HEARTBEAT_S": str(settings.job_heartbeat_s), **(extra_env or {})}
+    limits = {TRAINING: settings.training_jobs, LIGHT: settings.light_jobs}
+    return LocalExecutor(settings.workspace, limits, on_exit, env=env, **options)
 
 
 def _reconcile(state: ServerState) -> None:
     with state.sessions() as session:
         reconcile_imports(session, state.layout)
+        jobs.reconcile_jobs(session, state.executor, state.settings.workspace, state.settings.job_heartbeat_timeout_s)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -55,6 +73,7 @@ def create_app(settings: Settings) -> FastAPI:
         await run_in_threadpool(_reconcile, state)
         yield
         await run_in_threadpool(state.background.shutdown)
+        await run_in_threadpool(state.executor.shutdown)  # job processes live on; the next start re-attaches them
         state.engine.dispose()
 
     app = FastAPI(

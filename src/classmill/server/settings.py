@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     login_window_s: float = Field(300, gt=0, description="the failed-login count covers this many seconds")
     max_upload_bytes: int = Field(5 * 1000**3, ge=1, description="largest upload accepted (a zip or a batch of images), bytes")
     import_roots: list[Path] = Field(default_factory=list, description="folders admins may import datasets from on the server (JSON list)")
+    training_jobs: int = Field(1, ge=1, description="training jobs running at once; more wait in a queue")
+    light_jobs: int = Field(2, ge=1, description="light jobs (evaluation, export, batch test) running at once, beside training")
+    job_heartbeat_s: float = Field(10, gt=0, description="a running job records that it is alive this often, seconds")
+    job_heartbeat_timeout_s: float = Field(120, gt=0, description="at start, a running job silent this long counts as gone")
     migrate_on_start: bool = Field(True, description="upgrade the database schema when the server starts")
     # argon2id cost; the defaults are argon2-cffi's (RFC 9106 low-memory profile). Lower only in tests.
     argon2_time_cost: int = Field(3, ge=1)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from classmill.server.jobs.executor import Executor
 from classmill.server.jobs.threads import BackgroundWork
 from classmill.server.login_limits import LoginLimiter
 from classmill.server.services.passwords import Passwords
@@ -26,3 +27,4 @@ class ServerState:
     csrf_key: bytes
     layout: StoreLayout
     background: BackgroundWork
+    executor: Executor  # runs training (and later evaluation, export, batch test) jobs
