@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from classmill.server.store.thumbnails import thumbnail_path
 from support.server_accounts import assert_problem, set_up_admin
 from support.server_world import make_world
 
@@ -40,3 +41,15 @@ def test_ids_and_offsets_out_of_the_databases_range_answer_422_not_500(world, nu
 def test_admin_user_ids_out_of_range_answer_422(client):
     csrf = set_up_admin(client)
     assert_problem(client.post(f"/api/v1/users/{HUGE}/disable", headers={"X-CSRF-Token": csrf}), 422, "invalid_request")
+
+
+def test_a_stored_file_missing_from_the_store_is_a_clear_error_not_a_500(world):
+    dataset, _, hashes = world.dataset("alice", "pets", [("cat", "train", "a.png"), ("dog", None, "b.png")])
+    world.store.blobs.path(hashes[0]).unlink()  # the store lost it (a disk restored without it, a hand delete)
+    thumbnail_path(world.store.thumbnails, hashes[0]).unlink()
+    for url in [f"/api/v1/images/{hashes[0]}", f"/api/v1/images/{hashes[0]}/thumbnail",
+                f"/api/v1/datasets/{dataset.id}/versions/1/export"]:
+        body = assert_problem(world.alice.get(url), 404, "stored_file_missing")
+        assert hashes[0] in body["detail"]
+    assert list(world.store.scratch.glob("export-*")) == []  # the half-written export is gone
+    assert world.alice.get(f"/api/v1/images/{hashes[1]}").status_code == 200

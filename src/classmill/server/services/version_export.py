@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from classmill.data.readers.lists import PADDLE_LIST_FILES, labels_to_text
 from classmill.server.db.models import User
+from classmill.server.services.image_store import stored_path
 from classmill.server.services.version_commit import VersionImageRow
 from classmill.server.services.versions import get_version, version_rows
 from classmill.server.store.layout import StoreLayout
@@ -45,7 +46,7 @@ def _write_zip(path: Path, rows: dict[str, VersionImageRow], classes: list[str],
     # Images are already compressed: stored, not deflated, so the export costs I/O only.
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
         for content_hash, row in rows.items():
-            archive.write(store.blobs.path(content_hash), names[content_hash])
+            archive.write(stored_path(store, content_hash), names[content_hash])
             if row.split:
                 lists[row.split].append(f"{names[content_hash]} {index[row.label]}\n")
         archive.writestr("labels.txt", labels_to_text(classes), compress_type=zipfile.ZIP_DEFLATED)
@@ -59,7 +60,7 @@ def _entry_names(rows: dict[str, VersionImageRow], store: StoreLayout) -> dict[s
     names: dict[str, str] = {}
     taken: set[str] = set()
     for content_hash, row in rows.items():
-        suffix = store.blobs.path(content_hash).suffix
+        suffix = stored_path(store, content_hash).suffix
         stem = PurePosixPath(row.original_name.replace("\\", "/")).stem
         if not stem or stem.startswith(".") or stem != stem.strip() or any(ord(c) < 32 for c in stem):
             stem = content_hash
