@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import pytest
 
+from classmill.server.api.uploads import MAX_JSON_BYTES
 from classmill.server.store.thumbnails import thumbnail_path
 from support.server_accounts import assert_problem, set_up_admin
+from support.server_imports import class_zip, wait_for_job
+from support.server_platform import UPLOAD_LIMIT, platform  # noqa: F401 - fixture
 from support.server_world import make_world
 
 HUGE = 10**20  # past int64: SQLite cannot bind it
@@ -53,3 +56,34 @@ def test_a_stored_file_missing_from_the_store_is_a_clear_error_not_a_500(world):
         assert hashes[0] in body["detail"]
     assert list(world.store.scratch.glob("export-*")) == []  # the half-written export is gone
     assert world.alice.get(f"/api/v1/images/{hashes[1]}").status_code == 200
+
+
+def test_a_json_body_over_the_limit_is_refused_while_it_streams_even_before_login(client):
+
+    def endless():  # no Content-Length: only counting while reading can stop it
+        yield b'{"username": "'
+        for _ in range(MAX_JSON_BYTES // 65536 + 2):
+            yield b"a" * 65536
+        yield b'", "password": "x"}'
+
+    response = client.post("/api/v1/auth/login", content=endless(), headers={"Content-Type": "application/json"})
+    assert_problem(response, 413, "request_too_large")
+    declared = client.post("/api/v1/setup", content=b"{}", headers={"Content-Type": "application/json",
+                                                                     "Content-Length": str(MAX_JSON_BYTES + 1)})
+    assert_problem(declared, 413, "request_too_large")
+
+
+def test_a_multipart_upload_longer_than_its_content_length_is_cut_off_at_the_upload_limit(platform, tmp_path):
+    dataset_id = platform.new_dataset()
+    first = platform.admin.post(f"/api/v1/datasets/{dataset_id}/imports",
+                                content=class_zip(tmp_path, {"cat": 2, "dog": 2}).read_bytes(), headers={"Content-Type": "application/zip"})
+    assert first.status_code == 202, first.text
+    wait_for_job(platform.admin.get, first.json()["id"])
+    boundary = "b0undary"
+    big = b"\xff" * (UPLOAD_LIMIT + 100_000)
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"x.jpg\"\r\n"
+            f"Content-Type: image/jpeg\r\n\r\n").encode() + big + f"\r\n--{boundary}--\r\n".encode()
+    response = platform.admin.post(f"/api/v1/datasets/{dataset_id}/classes/cat/images", content=body, headers={
+        "Content-Type": f"multipart/form-data; boundary={boundary}", "Content-Length": "1000"})  # a lie
+    assert_problem(response, 413)
+    assert platform.staging_entries() == []

@@ -11,6 +11,7 @@ from classmill import __version__
 from classmill.server.api.openapi import install_security_schemes
 from classmill.server.api.problems import install_server_problem_handlers
 from classmill.server.api.routes import API_PREFIX, api_routers, page_routers
+from classmill.server.api.uploads import BodyLimit
 from classmill.server.db.migrate import upgrade_database
 from classmill.server.db.session import make_engine, session_factory
 from classmill.server.login_limits import LoginLimiter
@@ -67,6 +68,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     setattr(app.state, STATE_ATTRIBUTE, state)
     install_server_problem_handlers(app)
+    app.add_middleware(BodyLimit)  # no body is read whole before its size is known to be allowed
     for router in api_routers:
         app.include_router(router, prefix=API_PREFIX)
     for router in page_routers:
