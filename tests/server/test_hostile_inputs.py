@@ -5,6 +5,8 @@ Each answer is the one 4xx shape (never a 500), on SQLite and PostgreSQL alike.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from classmill.server.api.uploads import MAX_JSON_BYTES
@@ -87,3 +89,18 @@ def test_a_multipart_upload_longer_than_its_content_length_is_cut_off_at_the_upl
         "Content-Type": f"multipart/form-data; boundary={boundary}", "Content-Length": "1000"})  # a lie
     assert_problem(response, 413)
     assert platform.staging_entries() == []
+
+
+def test_every_unsafe_route_refuses_a_login_cookie_without_the_csrf_token(app, client):
+    from classmill.server.api.routes import PUBLIC_ROUTES
+    from test_routes_need_credentials import _every_route
+
+    set_up_admin(client)  # the client now holds the admin's login cookies, and sends no X-CSRF-Token
+    unsafe = [(m, p) for m, p in _every_route(app) if m in ("POST", "PUT", "PATCH", "DELETE")]
+    assert len(unsafe) >= 20
+    for method, path in unsafe:
+        if (method, path) in PUBLIC_ROUTES:
+            continue
+        url = re.sub(r"\{[^}]+\}", "1", path)
+        assert_problem(client.request(method, url, json={}), 403, "csrf_failed")
+    assert client.get("/api/v1/me").status_code == 200  # the cookie itself works
