@@ -104,3 +104,27 @@ def test_every_unsafe_route_refuses_a_login_cookie_without_the_csrf_token(app, c
         url = re.sub(r"\{[^}]+\}", "1", path)
         assert_problem(client.request(method, url, json={}), 403, "csrf_failed")
     assert client.get("/api/v1/me").status_code == 200  # the cookie itself works
+
+
+def test_an_export_cut_off_while_it_is_sent_still_deletes_its_temp_file(tmp_path):
+    import anyio
+
+    from classmill.server.api.routes.versions import TempFileResponse
+
+    path = tmp_path / "export-1.zip"
+    path.write_bytes(b"PK" + b"\0" * 300_000)
+    scope = {"type": "http", "method": "GET", "headers": [], "asgi": {"spec_version": "2.4"}}
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        if message["type"] == "http.response.body":
+            raise OSError("the client went away")
+
+    async def serve():
+        with pytest.raises(OSError):
+            await TempFileResponse(path, media_type="application/zip")(scope, receive, send)
+
+    anyio.run(serve)
+    assert not path.exists()

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import FileResponse
-from starlette.background import BackgroundTask
 
 from classmill.server.api.deps import CurrentUser, SessionDep, StoreDep
 from classmill.server.api.numbers import DbId
@@ -18,6 +18,18 @@ from classmill.server.api.version_schemas import (
 )
 from classmill.server.services import gallery, version_edits, versions
 from classmill.server.services.version_export import export_version
+
+
+class TempFileResponse(FileResponse):
+    """A file deleted once sent, or once sending stops (client gone, cancelled, failed): a background
+    task would run only after a complete send, leaving the export behind otherwise."""
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            Path(self.path).unlink(missing_ok=True)
+
 
 router = APIRouter(prefix="/datasets/{dataset_id}/versions", tags=["dataset versions"])
 _EDIT = {"status_code": status.HTTP_201_CREATED,
@@ -103,8 +115,7 @@ def diff(dataset_id: DbId, number: DbId, user: CurrentUser, session: SessionDep,
             response_class=FileResponse)
 def export(dataset_id: DbId, number: DbId, user: CurrentUser, session: SessionDep, store: StoreDep) -> FileResponse:
     path, filename = export_version(session, user, dataset_id, number, store)
-    return FileResponse(path, media_type="application/zip", filename=filename,
-                        background=BackgroundTask(path.unlink, missing_ok=True))
+    return TempFileResponse(path, media_type="application/zip", filename=filename)
 
 
 @router.get("/{number}/classes", summary="Images per class and split")
