@@ -128,3 +128,23 @@ def test_an_export_cut_off_while_it_is_sent_still_deletes_its_temp_file(tmp_path
 
     anyio.run(serve)
     assert not path.exists()
+
+
+def test_exports_left_by_a_server_that_died_are_removed_at_start(settings):
+    import os
+
+    from fastapi.testclient import TestClient
+
+    from classmill.server.app import create_app
+    from classmill.server.store.layout import StoreLayout
+
+    scratch = StoreLayout(settings.workspace).scratch
+    scratch.mkdir(parents=True)
+    dead = scratch / "export-999999999-abc.zip"  # no such process: the server that wrote it is gone
+    live = scratch / f"export-{os.getppid()}-def.zip"  # a live process (another server) may still send it
+    other = scratch / "notes.txt"
+    for path in (dead, live, other):
+        path.write_bytes(b"PK")
+    with TestClient(create_app(settings)):
+        pass
+    assert not dead.exists() and live.exists() and other.exists()

@@ -18,6 +18,7 @@ from classmill.server.login_limits import LoginLimiter
 from classmill.server.jobs.threads import BackgroundWork
 from classmill.server.services.imports import reconcile_imports
 from classmill.server.services.passwords import Passwords
+from classmill.server.services.version_export import remove_stale_exports
 from classmill.server.settings import Settings
 from classmill.server.state import STATE_ATTRIBUTE, ServerState
 from classmill.server.store.layout import StoreLayout
@@ -44,6 +45,7 @@ def build_state(settings: Settings) -> ServerState:
 def _reconcile(state: ServerState) -> None:
     with state.sessions() as session:
         reconcile_imports(session, state.layout)
+    remove_stale_exports(state.layout)
 
 
 def create_app(settings: Settings) -> FastAPI:

@@ -143,7 +143,7 @@ def reconcile_imports(session: Session, layout: StoreLayout) -> int:
     failed = 0
     with writing(session):
         for job in session.scalars(select(Job).where(Job.kind == "import", Job.state.in_(ACTIVE_JOB_STATES))):
-            if job.host not in ("", host) or (job.pid not in (None, os.getpid()) and _alive(job.pid)):
+            if job.host not in ("", host) or (job.pid not in (None, os.getpid()) and process_alive(job.pid)):
                 continue  # another live server runs it
             _fail(session, job, SERVER_STOPPED)
             failed += 1
@@ -163,11 +163,11 @@ def _leftover(entry: Path, active_jobs: set[int]) -> bool:
         return int(name[4:]) not in active_jobs
     if name.startswith(_PARTIAL_PREFIX):
         pid = name[len(_PARTIAL_PREFIX):].split("-", 1)[0]
-        return not (pid.isdigit() and int(pid) != os.getpid() and _alive(int(pid)))
+        return not (pid.isdigit() and int(pid) != os.getpid() and process_alive(int(pid)))
     return True
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

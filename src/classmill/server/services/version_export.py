@@ -1,8 +1,10 @@
 """A version as a zip the library reads back: class folders, labels.txt and PaddleClas split lists.
 
 Written file by file into a temp file in the workspace (never whole in memory), then handed to the
-route, which streams it and deletes it. Split lists are written only when every image has a split:
-the list reader reads only listed images, so an unsplit image would vanish on the way back.
+route, which streams it and deletes it; an export left by a server that died is removed at the
+next start (its name carries the pid of the process writing it). Split lists are written only when
+every image has a split: the list reader reads only listed images, so an unsplit image would
+vanish on the way back.
 """
 
 from __future__ import annotations
@@ -17,9 +19,23 @@ from sqlalchemy.orm import Session
 from classmill.data.readers.lists import PADDLE_LIST_FILES, labels_to_text
 from classmill.server.db.models import User
 from classmill.server.services.image_store import stored_path
+from classmill.server.services.imports import process_alive
 from classmill.server.services.version_commit import VersionImageRow
 from classmill.server.services.versions import get_version, version_rows
 from classmill.server.store.layout import StoreLayout
+
+_EXPORT_PREFIX = "export-"
+
+
+def remove_stale_exports(store: StoreLayout) -> int:
+    """At start: delete the exports of processes that are gone (a live one may still be sending its own)."""
+    removed = 0
+    for path in store.scratch.glob(f"{_EXPORT_PREFIX}*.zip") if store.scratch.is_dir() else ():
+        pid = path.name[len(_EXPORT_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not process_alive(int(pid)):
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def export_version(session: Session, user: User, dataset_id: int, number: int,
@@ -28,7 +44,7 @@ def export_version(session: Session, user: User, dataset_id: int, number: int,
     dataset, version = get_version(session, user, dataset_id, number)
     rows = version_rows(session, version)
     store.scratch.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix="export-", suffix=".zip", dir=store.scratch)
+    fd, name = tempfile.mkstemp(prefix=f"{_EXPORT_PREFIX}{os.getpid()}-", suffix=".zip", dir=store.scratch)
     os.close(fd)
     path = Path(name)
     try:
