@@ -164,3 +164,11 @@ def test_a_nul_character_in_a_name_or_filter_is_never_a_500(world, settings):
         assert response.status_code < 500, response.text
         if postgresql:  # PostgreSQL text cannot hold NUL: the value is refused, in the one error shape
             assert_problem(response, 422, "invalid_value")
+
+
+def test_a_server_path_with_a_nul_character_is_refused_not_a_500(platform):
+    dataset_id = platform.new_dataset()
+    response = platform.admin.post(f"/api/v1/datasets/{dataset_id}/imports/server-path",
+                                   json={"path": f"{platform.import_root}/steel\u0000/ok"})
+    assert_problem(response, 400, "path_not_allowed")
+    assert platform.admin.get(f"/api/v1/datasets/{dataset_id}").json()["status"] == "empty"

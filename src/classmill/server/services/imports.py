@@ -88,8 +88,8 @@ def confine_server_path(roots: list[Path], text: str) -> Path:
                         "Set CLASSMILL_IMPORT_ROOTS to a JSON list of folders, e.g. '[\"/data/datasets\"]'.",
                         code="no_import_roots")
     raw = Path(text)
-    if not raw.is_absolute() or ".." in raw.parts:
-        raise ServiceError(f"{text!r} is not an absolute path without '..'.",
+    if not raw.is_absolute() or ".." in raw.parts or "\x00" in text:  # a NUL makes every os call raise
+        raise ServiceError(f"{text!r} is not an absolute path without '..' (or NUL characters).",
                            "Give the full path of a folder, CSV or list folder under an import root.",
                            code="path_not_allowed")
     real = raw.resolve()
