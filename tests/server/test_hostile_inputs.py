@@ -172,3 +172,22 @@ def test_a_server_path_with_a_nul_character_is_refused_not_a_500(platform):
                                    json={"path": f"{platform.import_root}/steel\u0000/ok"})
     assert_problem(response, 400, "path_not_allowed")
     assert platform.admin.get(f"/api/v1/datasets/{dataset_id}").json()["status"] == "empty"
+
+
+def test_a_very_long_upload_file_name_does_not_fail_the_import(platform, tmp_path):
+    from support.server_imports import small_jpegs
+
+    dataset_id = platform.new_dataset()
+    first = platform.admin.post(f"/api/v1/datasets/{dataset_id}/imports",
+                                content=class_zip(tmp_path, {"cat": 2, "dog": 2}).read_bytes(),
+                                headers={"Content-Type": "application/zip"})
+    assert wait_for_job(platform.admin.get, first.json()["id"])["state"] == "succeeded"
+    long_name = "dir/" + "n" * 3000 + ".jpg"  # kept whole in the job's params, cut to 1000 (losing .jpg) after
+    response = platform.admin.post(f"/api/v1/datasets/{dataset_id}/classes/cat/images",
+                                   files=[("files", (long_name, small_jpegs(1, seed=5)[0], "image/jpeg"))])
+    assert response.status_code == 202, response.text
+    job = wait_for_job(platform.admin.get, response.json()["id"])
+    assert job["state"] == "succeeded", job
+    names = [i["original_name"] for i in platform.admin.get(
+        f"/api/v1/datasets/{dataset_id}/versions/2/images").json()["items"]]
+    assert any(name.startswith("nnnn") and name.endswith(".jpg") and len(name) <= 255 for name in names), names

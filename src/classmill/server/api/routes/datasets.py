@@ -21,6 +21,7 @@ from classmill.server.services.import_job import CLASS_FILES, UPLOAD_NAME, run_i
 
 router = APIRouter(prefix="/datasets", tags=["datasets"])
 MAX_FILES_PER_BATCH = 10_000
+MAX_NAME_CHARS = 255  # of an uploaded file's name: its end is kept, with the extension
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a first entry, or an empty archive
 _UNSAFE_NAME = re.compile(r"[^\w.\-]+")
 
@@ -144,7 +145,8 @@ async def _save_files(request: Request, folder, label: str) -> dict[str, str]:
             raise ServiceError("no files were sent.", "Send the images as multipart/form-data in the field 'files'.",
                                code="no_files")
         for i, upload in enumerate(files):
-            given = re.split(r"[/\\]", upload.filename or "")[-1] or f"image-{i}"
+            # the name as given, bounded like a file system's (it goes into the job's params, then the version)
+            given = re.split(r"[/\\]", upload.filename or "")[-1][-MAX_NAME_CHARS:] or f"image-{i}"
             safe = f"{i:05d}_{_UNSAFE_NAME.sub('_', given)[-120:]}"
             with open(folder / safe, "xb") as out:
                 await run_in_threadpool(shutil.copyfileobj, upload.file, out, 1 << 20)
