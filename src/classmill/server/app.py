@@ -11,6 +11,7 @@ from classmill import __version__
 from classmill.server.api.openapi import install_security_schemes
 from classmill.server.api.problems import install_server_problem_handlers
 from classmill.server.api.routes import API_PREFIX, api_routers, page_routers
+from classmill.server.api.uploads import BodyLimit
 from classmill.server.db.migrate import upgrade_database
 from classmill.server.db.session import make_engine, session_factory
 from classmill.server.login_limits import LoginLimiter
@@ -20,6 +21,7 @@ from classmill.server.jobs.threads import BackgroundWork
 from classmill.server.services import jobs
 from classmill.server.services.imports import reconcile_imports
 from classmill.server.services.passwords import Passwords
+from classmill.server.services.version_export import remove_stale_exports
 from classmill.server.settings import Settings
 from classmill.server.state import STATE_ATTRIBUTE, ServerState
 from classmill.server.store.layout import StoreLayout
@@ -61,6 +63,7 @@ def _reconcile(state: ServerState) -> None:
     with state.sessions() as session:
         reconcile_imports(session, state.layout)
         jobs.reconcile_jobs(session, state.executor, state.settings.workspace, state.settings.job_heartbeat_timeout_s)
+    remove_stale_exports(state.layout)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -86,6 +89,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     setattr(app.state, STATE_ATTRIBUTE, state)
     install_server_problem_handlers(app)
+    app.add_middleware(BodyLimit)  # no body is read whole before its size is known to be allowed
     for router in api_routers:
         app.include_router(router, prefix=API_PREFIX)
     for router in page_routers:

@@ -7,6 +7,7 @@ from typing import Annotated, Generic, TypeVar
 from fastapi import Depends, Query
 from pydantic import BaseModel
 
+from classmill.server.api.numbers import DB_INT_MAX
 from classmill.server.services.paging import PageRequest
 
 MAX_PAGE_SIZE = 200
@@ -23,7 +24,7 @@ class Page(BaseModel, Generic[Item]):
 
 def page_request(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="items per page")] = 50,
-    offset: Annotated[int, Query(ge=0, description="items to skip")] = 0,
+    offset: Annotated[int, Query(ge=0, le=DB_INT_MAX, description="items to skip")] = 0,
 ) -> PageRequest:
     return PageRequest(limit=limit, offset=offset)
 

@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from classmill.server.api.numbers import DbId
+
 MAX_HASHES = 50_000  # images named by one edit; a version of 20,000 fits with room
 Hash = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$", description="content hash of a stored image")]
 Label = Annotated[str, Field(max_length=200)]  # the library's label rule decides the rest
@@ -39,8 +41,8 @@ class ImagesEdit(BaseModel):
 
 
 class ImagesAdd(BaseModel):
-    source_dataset_id: int
-    source_version: int
+    source_dataset_id: DbId
+    source_version: DbId
     hashes: list[Hash] = Field(max_length=MAX_HASHES)
     label: Label
 
@@ -66,8 +68,8 @@ class SplitRequest(BaseModel):
 
 
 class MergeRequest(BaseModel):
-    source_dataset_id: int
-    source_version: int
+    source_dataset_id: DbId
+    source_version: DbId
 
 
 class DiffOut(BaseModel):

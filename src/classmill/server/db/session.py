@@ -8,19 +8,24 @@ to a writer after another writer committed fails at once with SQLITE_BUSY, whate
 
 from __future__ import annotations
 
+import logging
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session, sessionmaker
 
 from classmill.errors import ConfigError
 from classmill.server.db.filesystems import refuse_network_filesystem
+from classmill.server.errors import Invalid
 
 BUSY_TIMEOUT_MS = 30_000
 SQLITE_BEGIN_OPTION = "classmill_sqlite_begin"
+
+log = logging.getLogger(__name__)
 
 
 def make_engine(url: str) -> Engine:
@@ -33,12 +38,25 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url)
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
-        return engine
-    if backend == "postgresql":
+    elif backend == "postgresql":
         # pre_ping: a restarted PostgreSQL leaves dead pooled connections behind.
-        return create_engine(url, pool_pre_ping=True)
-    raise ConfigError(f"unsupported database {backend!r} in CLASSMILL_DATABASE_URL. "
-                      "Use sqlite:///path/to/file.db or postgresql+psycopg://user@host/db.")
+        engine = create_engine(url, pool_pre_ping=True)
+    else:
+        raise ConfigError(f"unsupported database {backend!r} in CLASSMILL_DATABASE_URL. "
+                          "Use sqlite:///path/to/file.db or postgresql+psycopg://user@host/db.")
+    event.listen(engine, "handle_error", _refused_value)
+    return engine
+
+
+def _refused_value(context) -> Exception | None:
+    """A value the database cannot hold (PostgreSQL text with a NUL, a number out of range) comes from
+    a request: the caller's 422, not the server's 500. The database's words, naming SQL, stay in the log."""
+    if not isinstance(context.sqlalchemy_exception, DataError):
+        return None
+    log.warning("the database refused a value: %s", str(context.original_exception).splitlines()[0])
+    return Invalid("a value in the request cannot be stored or searched for (a NUL or other control "
+                   "character, or a number out of range).",
+                   "Remove control characters from names and filters, and send it again.", code="invalid_value")
 
 
 def _sqlite_on_connect(dbapi_connection, _record) -> None:

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from classmill.server.db.datasets import StoredImage, VersionImage
 from classmill.server.db.session import writing
+from classmill.server.errors import NotFound
 from classmill.server.store.layout import StoreLayout
 from classmill.server.store.thumbnails import make_thumbnail, thumbnail_path
 
@@ -49,6 +50,17 @@ class ImageFile:
     def row(self) -> StoredImage:
         return StoredImage(content_hash=self.content_hash, size_bytes=self.size_bytes, format=self.format,
                            width=self.width, height=self.height)
+
+
+def stored_path(layout: StoreLayout, content_hash: str) -> Path:
+    """The file of a stored image a version refers to; a clear 404 (not a 500) if the store lost it."""
+    try:
+        return layout.blobs.path(content_hash)
+    except FileNotFoundError:
+        log.error("stored image %s is referenced but its file is missing from %s", content_hash, layout.images)
+        raise NotFound(f"the file of image {content_hash} is missing from the server's image store.",
+                       "Ask the admin to restore the workspace's images folder from a backup, or remove the "
+                       "image from the version and import it again.", code="stored_file_missing") from None
 
 
 def store_file(layout: StoreLayout, image: ImageFile) -> None:

@@ -113,8 +113,8 @@ def confine_server_path(roots: list[Path], text: str) -> Path:
                         "Set CLASSMILL_IMPORT_ROOTS to a JSON list of folders, e.g. '[\"/data/datasets\"]'.",
                         code="no_import_roots")
     raw = Path(text)
-    if not raw.is_absolute() or ".." in raw.parts:
-        raise ServiceError(f"{text!r} is not an absolute path without '..'.",
+    if not raw.is_absolute() or ".." in raw.parts or "\x00" in text:  # a NUL makes every os call raise
+        raise ServiceError(f"{text!r} is not an absolute path without '..' (or NUL characters).",
                            "Give the full path of a folder, CSV or list folder under an import root.",
                            code="path_not_allowed")
     real = raw.resolve()
@@ -168,7 +168,7 @@ def reconcile_imports(session: Session, layout: StoreLayout) -> int:
     failed = 0
     with writing(session):
         for job in session.scalars(select(Job).where(Job.kind == "import", Job.state.in_(ACTIVE_JOB_STATES))):
-            if job.host not in ("", host) or (job.pid not in (None, os.getpid()) and _alive(job.pid)):
+            if job.host not in ("", host) or (job.pid not in (None, os.getpid()) and process_alive(job.pid)):
                 continue  # another live server runs it
             _fail(session, job, SERVER_STOPPED)
             failed += 1
@@ -188,11 +188,11 @@ def _leftover(entry: Path, active_jobs: set[int]) -> bool:
         return int(name[4:]) not in active_jobs
     if name.startswith(_PARTIAL_PREFIX):
         pid = name[len(_PARTIAL_PREFIX):].split("-", 1)[0]
-        return not (pid.isdigit() and int(pid) != os.getpid() and _alive(int(pid)))
+        return not (pid.isdigit() and int(pid) != os.getpid() and process_alive(int(pid)))
     return True
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

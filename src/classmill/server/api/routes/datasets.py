@@ -12,6 +12,7 @@ from starlette.datastructures import UploadFile
 
 from classmill.server.api.dataset_schemas import DatasetOut, JobOut, NewDataset, ServerPathImport
 from classmill.server.api.deps import AdminUser, CurrentUser, SessionDep, StateDep
+from classmill.server.api.numbers import DbId
 from classmill.server.api.paging import Page, PageDep
 from classmill.server.api.uploads import declared_length, stream_body_to
 from classmill.server.errors import NotFound, ServiceError
@@ -20,6 +21,7 @@ from classmill.server.services.import_job import CLASS_FILES, UPLOAD_NAME, run_i
 
 router = APIRouter(prefix="/datasets", tags=["datasets"])
 MAX_FILES_PER_BATCH = 10_000
+MAX_NAME_CHARS = 255  # of an uploaded file's name: its end is kept, with the extension
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a first entry, or an empty archive
 _UNSAFE_NAME = re.compile(r"[^\w.\-]+")
 
@@ -38,20 +40,20 @@ def list_datasets(user: CurrentUser, session: SessionDep, page: PageDep) -> Page
 
 
 @router.get("/{dataset_id}", summary="One dataset, with its import status")
-def get_dataset(dataset_id: int, user: CurrentUser, session: SessionDep) -> DatasetOut:
+def get_dataset(dataset_id: DbId, user: CurrentUser, session: SessionDep) -> DatasetOut:
     return DatasetOut.model_validate(datasets.get_dataset(session, user, dataset_id))
 
 
 @router.delete("/{dataset_id}", status_code=status.HTTP_204_NO_CONTENT,
                summary="Delete a dataset and its versions (refused while a project uses it)",
                responses={409: {"description": "a project uses it, or an import is under way"}})
-def delete_dataset(dataset_id: int, user: CurrentUser, state: StateDep, session: SessionDep) -> Response:
+def delete_dataset(dataset_id: DbId, user: CurrentUser, state: StateDep, session: SessionDep) -> Response:
     datasets.delete_dataset(session, state.layout, user, dataset_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/{dataset_id}/report", summary="The check report stored with the dataset's newest version")
-def get_report(dataset_id: int, user: CurrentUser, session: SessionDep) -> dict:
+def get_report(dataset_id: DbId, user: CurrentUser, session: SessionDep) -> dict:
     datasets.get_dataset(session, user, dataset_id)
     version = datasets.newest_version(session, dataset_id)
     if version is None:
@@ -66,7 +68,7 @@ def get_report(dataset_id: int, user: CurrentUser, session: SessionDep) -> dict:
              openapi_extra={"requestBody": {"required": True, "content": {
                  "application/zip": {"schema": {"type": "string", "format": "binary"}}}}},
              responses={413: {"description": "over the upload size limit"}, 409: {"description": "import running"}})
-async def import_zip(dataset_id: int, request: Request, user: CurrentUser, state: StateDep,
+async def import_zip(dataset_id: DbId, request: Request, user: CurrentUser, state: StateDep,
                      session: SessionDep) -> JobOut:
     limit = state.settings.max_upload_bytes
     declared_length(request, limit)  # refuse a too-large upload before reading a byte of it
@@ -105,7 +107,7 @@ def _hand_over(state, session, job, stage) -> None:
 
 @router.post("/{dataset_id}/imports/server-path", status_code=status.HTTP_202_ACCEPTED,
              summary="Import a folder, zip, CSV or PaddleClas lists already on the server (admins; import roots only)")
-def import_server_path(dataset_id: int, body: ServerPathImport, admin: AdminUser, state: StateDep,
+def import_server_path(dataset_id: DbId, body: ServerPathImport, admin: AdminUser, state: StateDep,
                        session: SessionDep) -> JobOut:
     path = imports.confine_server_path(state.settings.import_roots, body.path)
     job = imports.begin_import(session, admin, dataset_id, {"source": "server_path", "path": str(path)})
@@ -118,7 +120,7 @@ def import_server_path(dataset_id: int, body: ServerPathImport, admin: AdminUser
              openapi_extra={"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
                  "type": "object", "properties": {"files": {"type": "array", "items": {
                      "type": "string", "format": "binary"}}}}}}}})
-async def import_into_class(dataset_id: int, label: str, request: Request, user: CurrentUser, state: StateDep,
+async def import_into_class(dataset_id: DbId, label: str, request: Request, user: CurrentUser, state: StateDep,
                             session: SessionDep) -> JobOut:
     imports.check_class_label(label)
     declared_length(request, state.settings.max_upload_bytes, required=True)
@@ -144,7 +146,8 @@ async def _save_files(request: Request, folder, label: str) -> dict[str, str]:
             raise ServiceError("no files were sent.", "Send the images as multipart/form-data in the field 'files'.",
                                code="no_files")
         for i, upload in enumerate(files):
-            given = re.split(r"[/\\]", upload.filename or "")[-1] or f"image-{i}"
+            # the name as given, bounded like a file system's (it goes into the job's params, then the version)
+            given = re.split(r"[/\\]", upload.filename or "")[-1][-MAX_NAME_CHARS:] or f"image-{i}"
             safe = f"{i:05d}_{_UNSAFE_NAME.sub('_', given)[-120:]}"
             with open(folder / safe, "xb") as out:
                 await run_in_threadpool(shutil.copyfileobj, upload.file, out, 1 << 20)

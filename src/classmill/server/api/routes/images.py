@@ -15,6 +15,7 @@ from fastapi.responses import FileResponse
 from classmill.server.api.deps import CurrentUser, SessionDep, StoreDep
 from classmill.server.api.version_schemas import GalleryImageOut, ImageDetailOut
 from classmill.server.services import gallery
+from classmill.server.services.image_store import stored_path
 from classmill.server.store.thumbnails import make_thumbnail, thumbnail_path
 
 router = APIRouter(prefix="/images", tags=["images"])
@@ -46,7 +47,7 @@ def _cached_file(request: Request, path: Path, etag: str, media_type: str) -> Re
 def get_image(content_hash: str, request: Request, user: CurrentUser, session: SessionDep,
               store: StoreDep) -> Response:
     image = gallery.readable_image(session, user, content_hash)  # 404 before any file is touched
-    return _cached_file(request, store.blobs.path(image.content_hash), f'"{image.content_hash}"',
+    return _cached_file(request, stored_path(store, image.content_hash), f'"{image.content_hash}"',
                         _MEDIA_TYPES.get(image.format, "application/octet-stream"))
 
 
@@ -57,7 +58,7 @@ def get_thumbnail(content_hash: str, request: Request, user: CurrentUser, sessio
     image = gallery.readable_image(session, user, content_hash)
     path = thumbnail_path(store.thumbnails, image.content_hash)
     if not path.exists():  # made at import; remade here if the thumbnails folder was cleared
-        make_thumbnail(store.blobs.path(image.content_hash), path)
+        make_thumbnail(stored_path(store, image.content_hash), path)
     return _cached_file(request, path, f'"{image.content_hash}-thumbnail"', "image/jpeg")
 
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from classmill.server.api.deps import CurrentUser, SessionDep
+from classmill.server.api.numbers import DbId
 from classmill.server.api.paging import Page, PageDep
 from classmill.server.services import projects
 from classmill.server.services.projects import DESCRIPTION_MAX, NAME_MAX
@@ -18,7 +19,7 @@ router = APIRouter(prefix="/projects", tags=["projects"])
 
 class NewProject(BaseModel):
     name: str = Field(max_length=NAME_MAX)
-    dataset_id: int = Field(description="a dataset you own, or one shared with you")
+    dataset_id: DbId = Field(description="a dataset you own, or one shared with you")
     description: str = Field("", max_length=DESCRIPTION_MAX)
     task_type: Literal["image_classification"] = "image_classification"
 
@@ -53,7 +54,7 @@ def create_project(body: NewProject, user: CurrentUser, session: SessionDep) -> 
 
 @router.get("", summary="Projects you own or that were shared with you (admins: all), oldest first (paged)")
 def list_projects(user: CurrentUser, session: SessionDep, page: PageDep,
-                  dataset_id: Annotated[int | None, Query(description="only the projects on this dataset")] = None,
+                  dataset_id: Annotated[DbId | None, Query(description="only the projects on this dataset")] = None,
                   ) -> Page[ProjectOut]:
     found = projects.list_projects(session, user, page, dataset_id)
     return Page(items=[ProjectOut.model_validate(p) for p in found.rows], total=found.total,
@@ -61,13 +62,13 @@ def list_projects(user: CurrentUser, session: SessionDep, page: PageDep,
 
 
 @router.get("/{project_id}", summary="One project", responses=_NOT_FOUND)
-def get_project(project_id: int, user: CurrentUser, session: SessionDep) -> ProjectOut:
+def get_project(project_id: DbId, user: CurrentUser, session: SessionDep) -> ProjectOut:
     return ProjectOut.model_validate(projects.get_project(session, user, project_id))
 
 
 @router.patch("/{project_id}", summary="Rename or re-describe a project (needs write access)",
               responses={**_NOT_FOUND, 403: {"description": "shared with you read-only"}})
-def update_project(project_id: int, body: ProjectChange, user: CurrentUser, session: SessionDep) -> ProjectOut:
+def update_project(project_id: DbId, body: ProjectChange, user: CurrentUser, session: SessionDep) -> ProjectOut:
     changed = projects.update_project(session, user, project_id, name=body.name, description=body.description)
     return ProjectOut.model_validate(changed)
 
@@ -75,6 +76,6 @@ def update_project(project_id: int, body: ProjectChange, user: CurrentUser, sess
 @router.delete("/{project_id}", status_code=status.HTTP_204_NO_CONTENT,
                summary="Delete a project and its shares (its dataset stays); owner or admin only",
                responses={**_NOT_FOUND, 403: {"description": "not the owner or an admin"}})
-def delete_project(project_id: int, user: CurrentUser, session: SessionDep) -> Response:
+def delete_project(project_id: DbId, user: CurrentUser, session: SessionDep) -> Response:
     projects.delete_project(session, user, project_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 
 from classmill.server.api.deps import CurrentUser, SessionDep
+from classmill.server.api.numbers import DbId
 from classmill.server.api.paging import Page, PageDep
 from classmill.server.api.schemas import CreatedToken, TokenOut, TokenRequest
 from classmill.server.services import tokens
@@ -27,6 +28,6 @@ def list_tokens(user: CurrentUser, session: SessionDep, page: PageDep) -> Page[T
 
 
 @router.delete("/{token_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Revoke one of my tokens")
-def revoke_token(token_id: int, user: CurrentUser, session: SessionDep) -> Response:
+def revoke_token(token_id: DbId, user: CurrentUser, session: SessionDep) -> Response:
     tokens.revoke_token(session, user, token_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

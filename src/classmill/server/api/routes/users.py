@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from classmill.server.api.deps import AdminUser, SessionDep, StateDep
+from classmill.server.api.numbers import DbId
 from classmill.server.api.paging import Page, PageDep
 from classmill.server.api.schemas import NewPassword, NewUser, UserOut
 from classmill.server.services import users
@@ -25,15 +26,15 @@ def create_user(body: NewUser, admin: AdminUser, state: StateDep, session: Sessi
 
 
 @router.post("/{user_id}/disable", summary="Disable a user: their logins end and their tokens stop working")
-def disable_user(user_id: int, admin: AdminUser, session: SessionDep) -> UserOut:
+def disable_user(user_id: DbId, admin: AdminUser, session: SessionDep) -> UserOut:
     return UserOut.model_validate(users.set_disabled(session, user_id, True))
 
 
 @router.post("/{user_id}/enable", summary="Enable a disabled user again")
-def enable_user(user_id: int, admin: AdminUser, session: SessionDep) -> UserOut:
+def enable_user(user_id: DbId, admin: AdminUser, session: SessionDep) -> UserOut:
     return UserOut.model_validate(users.set_disabled(session, user_id, False))
 
 
 @router.put("/{user_id}/password", summary="Set a user's password; their logins end")
-def reset_password(user_id: int, body: NewPassword, admin: AdminUser, state: StateDep, session: SessionDep) -> UserOut:
+def reset_password(user_id: DbId, body: NewPassword, admin: AdminUser, state: StateDep, session: SessionDep) -> UserOut:
     return UserOut.model_validate(users.reset_password(session, state.passwords, user_id, body.password))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import FileResponse
-from starlette.background import BackgroundTask
 
 from classmill.server.api.deps import CurrentUser, SessionDep, StoreDep
+from classmill.server.api.numbers import DbId
 from classmill.server.api.paging import Page, PageDep
 from classmill.server.api.routes.images import gallery_item
 from classmill.server.api.version_schemas import (
@@ -18,52 +19,64 @@ from classmill.server.api.version_schemas import (
 from classmill.server.services import gallery, version_edits, versions
 from classmill.server.services.version_export import export_version
 
+
+class TempFileResponse(FileResponse):
+    """A file deleted once sent, or once sending stops (client gone, cancelled, failed): a background
+    task would run only after a complete send, leaving the export behind otherwise."""
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            Path(self.path).unlink(missing_ok=True)
+
+
 router = APIRouter(prefix="/datasets/{dataset_id}/versions", tags=["dataset versions"])
 _EDIT = {"status_code": status.HTTP_201_CREATED,
          "responses": {403: {"description": "shared read-only"}, 422: {"description": "bad or empty edit"}}}
 
 
 @router.get("", summary="Versions of a dataset, newest first (paged)")
-def list_versions(dataset_id: int, user: CurrentUser, session: SessionDep, page: PageDep) -> Page[VersionOut]:
+def list_versions(dataset_id: DbId, user: CurrentUser, session: SessionDep, page: PageDep) -> Page[VersionOut]:
     found = versions.list_versions(session, user, dataset_id, page)
     return Page(items=[VersionOut.model_validate(v) for v in found.rows], total=found.total,
                 limit=page.limit, offset=page.offset)
 
 
 @router.get("/{number}", summary="One version: classes, counts, check report, split settings, history")
-def get_version(dataset_id: int, number: int, user: CurrentUser, session: SessionDep) -> VersionOut:
+def get_version(dataset_id: DbId, number: DbId, user: CurrentUser, session: SessionDep) -> VersionOut:
     return VersionOut.model_validate(versions.get_version(session, user, dataset_id, number)[1])
 
 
 @router.delete("/{number}", status_code=status.HTTP_204_NO_CONTENT,
                summary="Delete a version (refused while in use); files no other version holds go with it",
                responses={409: {"description": "the version is in use"}})
-def delete_version(dataset_id: int, number: int, user: CurrentUser, session: SessionDep, store: StoreDep) -> Response:
+def delete_version(dataset_id: DbId, number: DbId, user: CurrentUser, session: SessionDep, store: StoreDep) -> Response:
     versions.delete_version(session, user, dataset_id, number, store)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/{number}/images/edit", summary="Delete and/or relabel images: a new version", **_EDIT)
-def edit_images(dataset_id: int, number: int, body: ImagesEdit, user: CurrentUser, session: SessionDep) -> VersionOut:
+def edit_images(dataset_id: DbId, number: DbId, body: ImagesEdit, user: CurrentUser, session: SessionDep) -> VersionOut:
     made = version_edits.change_images(session, user, dataset_id, number, delete=body.delete,
                                        relabel=[(r.hashes, r.label) for r in body.relabel])
     return VersionOut.model_validate(made)
 
 
 @router.post("/{number}/images/add", summary="Add images stored in a version you can read into a class", **_EDIT)
-def add_images(dataset_id: int, number: int, body: ImagesAdd, user: CurrentUser, session: SessionDep) -> VersionOut:
+def add_images(dataset_id: DbId, number: DbId, body: ImagesAdd, user: CurrentUser, session: SessionDep) -> VersionOut:
     made = version_edits.add_images(session, user, dataset_id, number, source_dataset_id=body.source_dataset_id,
                                     source_number=body.source_version, hashes=body.hashes, label=body.label)
     return VersionOut.model_validate(made)
 
 
 @router.post("/{number}/classes", summary="Add an (empty) class: a new version", **_EDIT)
-def add_class(dataset_id: int, number: int, body: ClassAdd, user: CurrentUser, session: SessionDep) -> VersionOut:
+def add_class(dataset_id: DbId, number: DbId, body: ClassAdd, user: CurrentUser, session: SessionDep) -> VersionOut:
     return VersionOut.model_validate(version_edits.add_class(session, user, dataset_id, number, body.name))
 
 
 @router.post("/{number}/classes/rename", summary="Rename a class and relabel its images: a new version", **_EDIT)
-def rename_class(dataset_id: int, number: int, body: ClassRename, user: CurrentUser,
+def rename_class(dataset_id: DbId, number: DbId, body: ClassRename, user: CurrentUser,
                  session: SessionDep) -> VersionOut:
     made = version_edits.rename_class(session, user, dataset_id, number, body.name, body.new_name)
     return VersionOut.model_validate(made)
@@ -71,48 +84,47 @@ def rename_class(dataset_id: int, number: int, body: ClassRename, user: CurrentU
 
 @router.post("/{number}/classes/delete", summary="Delete a class (409 while it has images, unless delete_images)",
              **_EDIT)
-def delete_class(dataset_id: int, number: int, body: ClassDelete, user: CurrentUser,
+def delete_class(dataset_id: DbId, number: DbId, body: ClassDelete, user: CurrentUser,
                  session: SessionDep) -> VersionOut:
     made = version_edits.delete_class(session, user, dataset_id, number, body.name, delete_images=body.delete_images)
     return VersionOut.model_validate(made)
 
 
 @router.post("/{number}/split", summary="Split train/val/test (stratified, seeded, stable): a new version", **_EDIT)
-def apply_split(dataset_id: int, number: int, body: SplitRequest, user: CurrentUser,
+def apply_split(dataset_id: DbId, number: DbId, body: SplitRequest, user: CurrentUser,
                 session: SessionDep) -> VersionOut:
     made = version_edits.apply_split(session, user, dataset_id, number, val=body.val, test=body.test, seed=body.seed)
     return VersionOut.model_validate(made)
 
 
 @router.post("/{number}/merge", summary="Merge in another version you can read: a new version", **_EDIT)
-def merge(dataset_id: int, number: int, body: MergeRequest, user: CurrentUser, session: SessionDep) -> VersionOut:
+def merge(dataset_id: DbId, number: DbId, body: MergeRequest, user: CurrentUser, session: SessionDep) -> VersionOut:
     made = version_edits.merge_version(session, user, dataset_id, number, source_dataset_id=body.source_dataset_id,
                                        source_number=body.source_version)
     return VersionOut.model_validate(made)
 
 
 @router.get("/{number}/diff", summary="What changed from version ?from to this one")
-def diff(dataset_id: int, number: int, user: CurrentUser, session: SessionDep,
-         from_version: Annotated[int, Query(alias="from")]) -> DiffOut:
+def diff(dataset_id: DbId, number: DbId, user: CurrentUser, session: SessionDep,
+         from_version: Annotated[DbId, Query(alias="from")]) -> DiffOut:
     found = versions.diff_versions(session, user, dataset_id, from_version, number)
     return DiffOut(**found.__dict__)
 
 
 @router.get("/{number}/export", summary="The version as a zip: class folders, labels.txt, PaddleClas split lists",
             response_class=FileResponse)
-def export(dataset_id: int, number: int, user: CurrentUser, session: SessionDep, store: StoreDep) -> FileResponse:
+def export(dataset_id: DbId, number: DbId, user: CurrentUser, session: SessionDep, store: StoreDep) -> FileResponse:
     path, filename = export_version(session, user, dataset_id, number, store)
-    return FileResponse(path, media_type="application/zip", filename=filename,
-                        background=BackgroundTask(path.unlink, missing_ok=True))
+    return TempFileResponse(path, media_type="application/zip", filename=filename)
 
 
 @router.get("/{number}/classes", summary="Images per class and split")
-def class_counts(dataset_id: int, number: int, user: CurrentUser, session: SessionDep) -> dict[str, dict[str, int]]:
+def class_counts(dataset_id: DbId, number: DbId, user: CurrentUser, session: SessionDep) -> dict[str, dict[str, int]]:
     return gallery.class_counts(session, user, dataset_id, number)
 
 
 @router.get("/{number}/images", summary="The version's images, filtered, ordered by original name (paged)")
-def gallery_page(dataset_id: int, number: int, user: CurrentUser, session: SessionDep, page: PageDep,
+def gallery_page(dataset_id: DbId, number: DbId, user: CurrentUser, session: SessionDep, page: PageDep,
                  label: Annotated[str | None, Query(max_length=200)] = None,
                  split: Annotated[str | None, Query(description="train, val, test or unsplit")] = None,
                  problem: Annotated[str | None, Query(max_length=64, description="a check rule")] = None,
