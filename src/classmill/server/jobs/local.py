@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Callable
 
 from classmill.server.jobs.executor import LIGHT, TRAINING, TRAINING_KINDS, Executor, ExecutorStatus, job_class
+from classmill.server.processes import process_alive
 
 log = logging.getLogger(__name__)
 ENTRY_MODULE = "classmill.server.jobs.entry"
@@ -183,7 +184,7 @@ class LocalExecutor(Executor):
             ended = []
             with self._lock:
                 for job_id, job in list(self._running.items()):
-                    code = job.process.poll() if job.process is not None else (None if _alive(job.pid) else -1)
+                    code = job.process.poll() if job.process is not None else (None if process_alive(job.pid) else -1)
                     if code is not None:
                         del self._running[job_id]
                         ended.append((job, code if job.process is not None else None))
@@ -197,17 +198,6 @@ class LocalExecutor(Executor):
                     if not closed.is_set():
                         self._fill()
 
-
-def _alive(pid: int | None) -> bool:
-    if pid is None:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _kill_group(pid: int | None) -> None:

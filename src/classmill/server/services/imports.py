@@ -30,6 +30,7 @@ from classmill.server.services.access import get_accessible
 from classmill.server.services.datasets import ACTIVE_JOB_STATES
 from classmill.server.services.image_store import collect_garbage
 from classmill.server.store.layout import StoreLayout
+from classmill.server.processes import process_alive
 
 SERVER_STOPPED = "the server stopped during the import; retry it."
 _PARTIAL_PREFIX = "upload-"
@@ -191,12 +192,3 @@ def _leftover(entry: Path, active_jobs: set[int]) -> bool:
         return not (pid.isdigit() and int(pid) != os.getpid() and process_alive(int(pid)))
     return True
 
-
-def process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

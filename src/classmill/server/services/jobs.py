@@ -25,6 +25,7 @@ from classmill.server.db.session import writing
 from classmill.server.errors import Conflict, NotFound
 from classmill.server.jobs.executor import Executor
 from classmill.server.jobs.train_job import has_checkpoint
+from classmill.server.processes import process_alive
 
 IMPORT_KIND = "import"  # runs in the server's thread (server/jobs/threads.py), reconciled by services/imports.py
 RESUMABLE_STATES = ("paused", "stopped", "interrupted")
@@ -124,7 +125,7 @@ def reconcile_jobs(session: Session, executor: Executor, workspace, heartbeat_ti
     with writing(session):
         for job in session.scalars(select(Job).where(Job.kind != IMPORT_KIND, Job.state == "running")):
             fresh = job.heartbeat_at is not None and job.heartbeat_at >= stale_before
-            if fresh and job.host == host and _alive(job.pid):
+            if fresh and job.host == host and process_alive(job.pid):
                 executor.adopt(job.id, job.attempt, job.kind, job.pid)
                 counts["adopted"] += 1
             elif fresh and job.host not in ("", host):
@@ -200,14 +201,3 @@ def _guarded(session: Session, job_id: int, attempt: str, values: dict,
                                                      Job.state.in_(from_states)).values(**values))
         return changed.rowcount == 1
 
-
-def _alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from classmill.data.readers.lists import PADDLE_LIST_FILES, labels_to_text
 from classmill.server.db.models import User
 from classmill.server.services.image_store import stored_path
-from classmill.server.services.imports import process_alive
+from classmill.server.processes import process_alive
 from classmill.server.services.version_commit import VersionImageRow
 from classmill.server.services.versions import get_version, version_rows
 from classmill.server.store.layout import StoreLayout
