@@ -16,25 +16,32 @@ class _BodyTooLarge(Exception):
     pass
 
 
-async def _send_413(send, limit: int) -> None:
-    body = json.dumps(
-        {
-            "detail": f"request body is larger than this server accepts ({limit // (1024 * 1024)} MiB).",
-            "code": "request_too_large",
-            "fix": _TOO_LARGE_FIX,
-        }
-    ).encode()
+def too_large_problem(path: str, limit: int) -> dict:
+    """The 413 answer's body (the one error shape): the default of BodySizeLimit's `problem_for`."""
+    return {
+        "detail": f"request body is larger than this server accepts ({limit // (1024 * 1024)} MiB).",
+        "code": "request_too_large",
+        "fix": _TOO_LARGE_FIX,
+    }
+
+
+async def _send_413(send, problem: dict) -> None:
+    body = json.dumps(problem).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), (b"connection", b"close")]
     await send({"type": "http.response.start", "status": 413, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
 class BodySizeLimit:
-    """ASGI middleware; limit_for(path) gives the byte cap for a request to that path."""
+    """ASGI middleware; limit_for(path) gives the byte cap for a request to that path, and
+    problem_for(path, limit) the 413 answer (default: too_large_problem). The offline service and
+    the platform server both use it."""
 
-    def __init__(self, app, limit_for: Callable[[str], int]) -> None:
+    def __init__(self, app, limit_for: Callable[[str], int],
+                 problem_for: Callable[[str, int], dict] = too_large_problem) -> None:
         self.app = app
         self.limit_for = limit_for
+        self.problem_for = problem_for
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
@@ -43,7 +50,7 @@ class BodySizeLimit:
         limit = self.limit_for(scope["path"])
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await _send_413(send, limit)
+            await _send_413(send, self.problem_for(scope["path"], limit))
             return
         received = 0
         exceeded = False
@@ -72,4 +79,4 @@ class BodySizeLimit:
             if not exceeded:
                 raise
         if exceeded and not started:
-            await _send_413(send, limit)
+            await _send_413(send, self.problem_for(scope["path"], limit))

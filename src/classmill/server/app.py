@@ -11,7 +11,7 @@ from classmill import __version__
 from classmill.server.api.openapi import install_security_schemes
 from classmill.server.api.problems import install_server_problem_handlers
 from classmill.server.api.routes import API_PREFIX, api_routers, page_routers
-from classmill.server.api.uploads import BodyLimit
+from classmill.server.api.uploads import body_limits
 from classmill.server.db.migrate import upgrade_database
 from classmill.server.db.session import make_engine, session_factory
 from classmill.server.login_limits import LoginLimiter
@@ -26,6 +26,7 @@ from classmill.server.settings import Settings
 from classmill.server.state import STATE_ATTRIBUTE, ServerState
 from classmill.server.store.layout import StoreLayout
 from classmill.server.workspace import prepare_workspace, workspace_secret
+from classmill.serve.limits import BodySizeLimit
 
 
 def build_state(settings: Settings) -> ServerState:
@@ -89,7 +90,8 @@ def create_app(settings: Settings) -> FastAPI:
     )
     setattr(app.state, STATE_ATTRIBUTE, state)
     install_server_problem_handlers(app)
-    app.add_middleware(BodyLimit)  # no body is read whole before its size is known to be allowed
+    # No body is read whole before its size is known to be allowed (the offline service's middleware).
+    app.add_middleware(BodySizeLimit, **body_limits(settings.max_upload_bytes))
     for router in api_routers:
         app.include_router(router, prefix=API_PREFIX)
     for router in page_routers:

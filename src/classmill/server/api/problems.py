@@ -13,7 +13,6 @@ from starlette.exceptions import HTTPException
 
 from classmill.errors import UserError
 from classmill.serve.problems import ApiProblem, jsonable, problem_response
-from classmill.server.api.uploads import BodyTooLarge
 from classmill.server.errors import ServiceError, TooManyAttempts
 
 _HTTP_CODES = {
@@ -48,10 +47,6 @@ async def _on_http_error(request: Request, exc: HTTPException) -> JSONResponse:
     return response
 
 
-async def _on_body_too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:
-    return problem_response(ApiProblem(413, exc.code, str(exc.detail), exc.fix))
-
-
 async def _on_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
     parts = []
     for err in exc.errors():
@@ -67,5 +62,4 @@ def install_server_problem_handlers(app) -> None:
     app.add_exception_handler(ServiceError, _on_service_error)
     app.add_exception_handler(UserError, _on_user_error)
     app.add_exception_handler(HTTPException, _on_http_error)
-    app.add_exception_handler(BodyTooLarge, _on_body_too_large)
     app.add_exception_handler(RequestValidationError, _on_validation)

@@ -1,67 +1,39 @@
-"""Request bodies: every one counted while it arrives and cut off past its limit (BodyLimit); uploads
-streamed to a file in chunks, never whole in memory, under the upload size limit.
+"""Request bodies: every one counted while it arrives and cut off past its limit (body_limits, for
+serve.limits.BodySizeLimit); uploads streamed to a file in chunks, never whole in memory.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from classmill.server.errors import ServiceError
 
 
 MAX_JSON_BYTES = 16 * 1024 * 1024  # any body but an upload's: an edit naming 50,000 hashes is ~2 MB
-_LIMIT_KEY = "classmill.body_limit"  # scope entry: {"limit": bytes, "upload": bool}, raised by upload routes
+# The routes whose body is an upload (a zip, or images into a class): they get the upload limit.
+_UPLOAD_PATH = re.compile(r"^/api/v1/datasets/[^/]+/(imports|classes/[^/]+/images)$")
 
 
-class BodyTooLarge(HTTPException):
-    """Raised from inside `receive`, so it must be an HTTPException: FastAPI turns others into a 400."""
+def body_limits(upload_limit: int) -> dict:
+    """BodySizeLimit's arguments for the server: every body is counted as it arrives and cut off at
+    its limit (MAX_JSON_BYTES, or `upload_limit` on the upload routes), before anything parses it."""
 
-    def __init__(self, limit: int, upload: bool) -> None:
-        if upload:  # the same answer as the upload routes' own check
+    def limit_for(path: str) -> int:
+        return upload_limit if _UPLOAD_PATH.match(path) else MAX_JSON_BYTES
+
+    def problem_for(path: str, limit: int) -> dict:
+        if _UPLOAD_PATH.match(path):  # the same answer as the upload routes' own check
             problem = _too_large(limit)
-            detail, self.code, self.fix = problem.detail, problem.code, problem.fix
-        else:
-            detail = f"the request body is larger than the server's limit of {limit:,} bytes."
-            self.code = "request_too_large"
-            self.fix = "Send a smaller request: split a long list of images into several edits."
-        super().__init__(413, detail)
+            return {"detail": problem.detail, "code": problem.code, "fix": problem.fix}
+        return {"detail": f"the request body is larger than the server's limit of {limit:,} bytes.",
+                "code": "request_too_large",
+                "fix": "Send a smaller request: split a long list of images into several edits."}
 
-
-class BodyLimit:
-    """ASGI middleware: counts the bytes of every request body as they arrive and stops at the limit.
-
-    The count, not the Content-Length, decides, so a chunked body, or one longer than it said, is
-    stopped too; a declared length over the limit is refused before a byte is read. The limit is
-    MAX_JSON_BYTES unless an upload route raised it (declared_length) before reading its body.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        box = scope[_LIMIT_KEY] = {"limit": MAX_JSON_BYTES, "upload": False}
-        received = 0
-
-        async def counted() -> Message:
-            nonlocal received
-            declared = dict(scope["headers"]).get(b"content-length", b"")
-            if declared.isdigit() and int(declared) > box["limit"]:
-                raise BodyTooLarge(box["limit"], box["upload"])
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > box["limit"]:
-                    raise BodyTooLarge(box["limit"], box["upload"])
-            return message
-
-        await self.app(scope, counted, send)
+    return {"limit_for": limit_for, "problem_for": problem_for}
 
 
 class PayloadTooLarge(ServiceError):
@@ -78,13 +50,7 @@ def _too_large(limit: int) -> PayloadTooLarge:
 
 
 def declared_length(request: Request, limit: int, *, required: bool = False) -> int | None:
-    """The Content-Length, refused early (413) when over `limit`; 411 when required and missing.
-
-    Also raises this request's body limit (BodyLimit) from MAX_JSON_BYTES to `limit`: call it before reading.
-    """
-    box = request.scope.get(_LIMIT_KEY)
-    if box is not None:
-        box["limit"], box["upload"] = limit, True
+    """The Content-Length, refused early (413) when over `limit`; 411 when required and missing."""
     text = request.headers.get("content-length")
     if text is None:
         if required:
