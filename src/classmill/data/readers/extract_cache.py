@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -26,7 +27,8 @@ from classmill.errors import UserError
 CACHE_DIR_ENV = "CLASSMILL_CACHE_DIR"
 CACHE_BUDGET_ENV = "CLASSMILL_CACHE_MAX_GB"
 DEFAULT_BUDGET_BYTES = 20 * 10**9
-COMPLETE_MARKER = ".classmill-extracted"  # written last: its presence means the extraction is whole
+COMPLETE_MARKER = ".classmill-extracted"
+_RETRY_S = 0.05  # written last: its presence means the extraction is whole
 
 # Shared locks this process holds on extractions it uses (path -> fd). Process-wide on purpose:
 # the lock must live exactly as long as the process that reads the files.
@@ -86,10 +88,16 @@ def use_or_extract(dest: Path, extract: Callable[[Path], None]) -> None:
     fd = held if held is not None else os.open(lock_path(dest), os.O_RDWR | os.O_CREAT, 0o600)
     try:
         while True:
-            fcntl.flock(fd, fcntl.LOCK_SH)
+            fcntl.flock(fd, fcntl.LOCK_SH)  # waits while another process extracts (it holds LOCK_EX)
             if is_complete(dest):
                 break
-            fcntl.flock(fd, fcntl.LOCK_EX)  # waits while another process extracts
+            try:
+                # Never wait for the exclusive lock: a process that finished the extraction first keeps
+                # its shared lock for as long as it runs, so a waiting upgrade would wait that long.
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                time.sleep(_RETRY_S)  # another process is about to extract: wait for it through LOCK_SH
+                continue
             if not is_complete(dest):
                 extract(dest)
             # Back to shared and check again: the downgrade is not atomic, an eviction may slip in.
