@@ -74,3 +74,5 @@ class LoginSession(Base):
 from classmill.server.db.datasets import Dataset, DatasetVersion, StoredImage, VersionImage  # noqa: E402,F401
 from classmill.server.db.jobs import Job  # noqa: E402,F401
 from classmill.server.db.projects import Project, Share  # noqa: E402,F401
+from classmill.server.db.training import ModelVersion, Task  # noqa: E402,F401
+from classmill.server.db.deployments import Endpoint  # noqa: E402,F401
