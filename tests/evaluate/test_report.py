@@ -27,7 +27,7 @@ PROVENANCE = {
 TOP_LEVEL_KEYS = {
     "schema_version", "generated_at", "classmill_version", "scikit_learn_version", "provenance", "conclusion",
     "n_images", "class_names", "overall", "per_class", "confusion_matrix", "curves", "thresholds",
-    "positive_class", "operating_points", "calibration", "misclassified", "notes", "files",
+    "positive_class", "operating_points", "suggested_thresholds", "calibration", "misclassified", "notes", "files",
 }
 
 

@@ -7,7 +7,8 @@ import pytest
 
 from classmill.errors import ConfigError
 from classmill.evaluate.inputs import resolve_positive_class, validate_predictions, validate_target
-from classmill.evaluate.thresholds import per_class_tables, suggest_operating_points, top_one_table
+from classmill.evaluate.thresholds import (per_class_tables, suggest_class_thresholds, suggest_operating_points,
+                                          top_one_table)
 
 
 def test_top_one_table_by_hand():
@@ -110,3 +111,25 @@ def test_targets_must_be_fractions():
         validate_target("target_recall", 95)
     with pytest.raises(ConfigError):
         validate_target("target_precision", 0.0)
+
+
+def test_suggested_class_thresholds_reach_the_precision_with_the_lowest_threshold():
+    # class a: 10 images; b: 10. Scores of a on a's images spread high, on b's some overlap.
+    y = np.array([0] * 10 + [1] * 10)
+    pa = np.array([0.95, 0.9, 0.85, 0.8, 0.75, 0.7, 0.65, 0.6, 0.55, 0.3] + [0.62, 0.4, 0.3, 0.2, 0.1] + [0.05] * 5)
+    predictions = validate_predictions(y, np.c_[pa, 1 - pa], ["a", "b"], None)
+    points = suggest_class_thresholds(predictions, target_precision=0.9)
+    a = points["a"]
+    flagged = pa >= a.threshold
+    assert a.reachable and (y[flagged] == 0).mean() >= 0.9
+    # the lowest such threshold: one step lower (the next score below) misses the target
+    lower = pa[pa < a.threshold].max()
+    assert (y[pa >= lower] == 0).mean() < 0.9
+    assert set(points) == {"a", "b"}
+
+
+def test_suggested_class_threshold_unreachable_is_none():
+    y = np.array([0, 1, 0, 1])
+    pa = np.array([0.6, 0.6, 0.6, 0.6])  # a's score cannot tell the classes apart
+    points = suggest_class_thresholds(validate_predictions(y, np.c_[pa, 1 - pa], ["a", "b"], None))
+    assert not points["a"].reachable and points["a"].threshold is None

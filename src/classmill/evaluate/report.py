@@ -34,6 +34,7 @@ from classmill.evaluate.thresholds import (
     OperatingPoint,
     TopOneRow,
     per_class_tables,
+    suggest_class_thresholds,
     suggest_operating_points,
     top_one_table,
 )
@@ -64,6 +65,7 @@ class EvaluationReport:
     class_thresholds: dict[str, list[ClassThresholdRow]]
     positive_class: str | None
     operating_points: list[OperatingPoint]
+    class_operating_points: dict[str, OperatingPoint]  # the suggested deployment threshold per class
     calibration: Calibration
     misclassified: list[MisclassifiedGroup]
     provenance: dict
@@ -102,6 +104,8 @@ class EvaluationReport:
                 },
                 "positive_class": self.positive_class,
                 "operating_points": [dataclasses.asdict(point) for point in self.operating_points],
+                "suggested_thresholds": {name: dataclasses.asdict(point)
+                                         for name, point in self.class_operating_points.items()},
                 "calibration": dataclasses.asdict(self.calibration) | {"direction": self.calibration.direction},
                 "misclassified": [_group_without_thumbnails(group) for group in self.misclassified],
                 "notes": self.notes,
@@ -171,6 +175,7 @@ def build_report(
         if positive_index is not None and wants_point
         else []
     )
+    class_points = suggest_class_thresholds(predictions)
     lap("thresholds")
 
     misclassified = attach_thumbnails(select_misclassified(predictions))
@@ -210,6 +215,7 @@ def build_report(
         class_thresholds=class_tables,
         positive_class=predictions.class_names[positive_index] if positive_index is not None else None,
         operating_points=operating_points,
+        class_operating_points=class_points,
         calibration=calibration,
         misclassified=misclassified,
         provenance=_strict(dict(provenance or {})),

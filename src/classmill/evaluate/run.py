@@ -35,6 +35,9 @@ class Evaluation:
     inference_seconds: float
     report_seconds: float
     images: int
+    records: list[ImageRecord] | None = None  # the images evaluated, in the order of probs' rows
+    probs: np.ndarray | None = None  # (N, C) probabilities in model.classes order
+    classes: list[str] | None = None
 
 
 @dataclass
@@ -157,4 +160,5 @@ def evaluate(source: str | Path, data: str | Path | None = None, *, split: str =
                           target_recall=target_recall, target_precision=target_precision,
                           positive_class=positive_class, pdf=pdf)
     return Evaluation(report=report, inference_seconds=inference_seconds,
-                      report_seconds=time.perf_counter() - started, images=len(records))
+                      report_seconds=time.perf_counter() - started, images=len(records), records=records,
+                      probs=probs, classes=list(model.classes))

@@ -180,6 +180,21 @@ def suggest_operating_points(
     return points
 
 
+DEFAULT_CLASS_PRECISION = 0.95  # the suggested deployment threshold of each class aims at this precision
+
+
+def suggest_class_thresholds(predictions: Predictions,
+                             target_precision: float = DEFAULT_CLASS_PRECISION) -> dict[str, OperatingPoint]:
+    """Per class: the lowest threshold on p(class) whose one-vs-rest precision reaches the target.
+
+    This is what a deployment uses by default: an answer "c" whose confidence is below c's
+    threshold is returned as uncertain. A class whose target is unreachable gets an unreachable
+    point (threshold None): nothing on the validation split makes its answers that precise.
+    """
+    return {name: suggest_operating_points(predictions, index, target_precision=target_precision)[0]
+            for index, name in enumerate(predictions.class_names)}
+
+
 def _unreachable(name: str, target: str, value: float, message: str) -> OperatingPoint:
     return OperatingPoint(
         positive_class=name, target=target, target_value=value, reachable=False, threshold=None,
