@@ -90,11 +90,31 @@ KindFunction = Callable[[JobContext], "tuple[str, dict]"]
 
 
 def _train(ctx: JobContext) -> tuple[str, dict]:
+    """Train (or resume, or extend) the run; a task's finished run then becomes a model version."""
     from classmill.server.jobs.train_job import run_folder, run_train
 
     folder = run_folder(ctx.workspace, ctx.params)
     ctx.on_request = lambda action: _ask_run(folder, action)
-    return run_train(ctx.workspace, ctx.params, ctx.event, ctx.requested)
+    state, summary = run_train(ctx.workspace, ctx.params, ctx.event, ctx.requested)
+    if state != "succeeded" or "task_id" not in ctx.params or ctx.stale:
+        return state, summary
+    return state, {**summary, "model_version_id": _build_model_version(ctx, folder, summary)}
+
+
+def _build_model_version(ctx: JobContext, folder: Path, summary: dict) -> int | None:
+    from classmill.server.jobs.model_build import build_model_files
+    from classmill.server.services.model_versions import commit_model_version
+
+    ctx.report("evaluate", 0, 1, force=True)
+    built = build_model_files(ctx.workspace, folder, ctx.job_id, ctx.attempt,
+                              tuple(ctx.params.get("splits", ["val"])), ctx.event)
+    with ctx.sessions() as session:
+        version = commit_model_version(session, ctx.job_id, ctx.attempt, ctx.params["task_id"], built, summary,
+                                       ctx.workspace)
+        if version is None:
+            ctx.stale = True
+            return None
+        return version.id
 
 
 def _ask_run(folder: Path, action: str) -> None:

@@ -1,9 +1,11 @@
 """The "train" job kind: a run folder under the workspace trained, resumed or extended by the library.
 
 params: {"run": "<name>" (a folder under <workspace>/runs), "preset": "fast", "options": {...}
-(TrainConfig fields, "data" among them), "extend_epochs": N (optional: add N epochs to a finished run)}.
-A run folder that already holds a run is resumed (after a pause, stop or crash) or extended;
-otherwise a new run starts. The run's final status maps onto the job's state.
+(TrainConfig fields, "data" among them), "extend_to_epochs": N (optional: extend a finished run
+until it has N epochs — a target, so an attempt repeated after a crash never extends twice)}.
+A run folder that already holds a run is resumed (after a pause, stop or crash) or extended; a
+finished run with nothing to extend is left as it is (the attempt only builds what comes after
+training); otherwise a new run starts. The run's final status maps onto the job's state.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Callable
 
 from classmill.errors import UserError
 
+TRAIN_KIND = "train"
 RUNS_FOLDER = "runs"
 JOB_STATE_OF_RUN = {"finished": "succeeded", "stopped": "stopped", "paused": "paused"}
 
@@ -32,7 +35,7 @@ def run_folder(workspace: Path, params: dict) -> Path:
 
 def has_checkpoint(workspace: Path, kind: str, params: dict) -> bool:
     """Whether an ended job of `kind` can continue from a checkpoint rather than from the start."""
-    if kind != "train":
+    if kind != TRAIN_KIND:
         return False
     from classmill.train.run_dir import RunDirectory
 
@@ -52,11 +55,14 @@ def run_train(workspace: Path, params: dict, callback: Callable[[dict], None],
     run = RunDirectory(folder)
     hooks = {"callbacks": (callback,), "should_stop": should_stop}
     if run.is_run():
-        finished = run.effective_status().get("status") == "finished"
-        if finished and params.get("extend_epochs"):
-            result = extend(folder, int(params["extend_epochs"]), **hooks)
-        else:
+        status = run.effective_status()
+        target = int(params.get("extend_to_epochs") or 0)
+        if status.get("status") != "finished":
             result = resume(folder, **hooks)
+        elif target > int(status.get("epoch", 0)):
+            result = extend(folder, target - int(status["epoch"]), **hooks)
+        else:
+            return "succeeded", finished_summary(run, params["run"])
     else:
         config = resolve_config(params.get("preset") or "balanced", **params.get("options", {}))
         folder.parent.mkdir(parents=True, exist_ok=True)
@@ -66,3 +72,15 @@ def run_train(workspace: Path, params: dict, callback: Callable[[dict], None],
                "best_metric": result.best_metric, "best_metrics": result.best_metrics,
                "wall_seconds": round(result.wall_seconds, 2)}
     return JOB_STATE_OF_RUN.get(result.status, "failed"), summary
+
+
+def finished_summary(run, name: str) -> dict:
+    """The summary of a run that finished in an earlier attempt, from its status.json and metrics.json."""
+    import json
+
+    status = run.status()
+    metrics = json.loads(run.metrics.read_text(encoding="utf-8")) if run.metrics.is_file() else {}
+    return {"run_status": "finished", "run": name, "epochs_completed": status.get("epoch", 0),
+            "best_epoch": status.get("best_epoch"), "select_metric": metrics.get("select_metric"),
+            "best_metric": status.get("best_metric"), "best_metrics": metrics.get("best", {}),
+            "wall_seconds": None}

@@ -28,7 +28,7 @@ from classmill.server.jobs.train_job import has_checkpoint
 from classmill.server.processes import process_alive
 
 IMPORT_KIND = "import"  # runs in the server's thread (server/jobs/threads.py), reconciled by services/imports.py
-RESUMABLE_STATES = ("paused", "stopped", "interrupted")
+RESUMABLE_STATES = ("paused", "stopped", "interrupted", "failed")
 
 
 def new_attempt() -> str:
@@ -87,32 +87,44 @@ def pause_job(session: Session, executor: Executor, user: User, job_id: int) -> 
 
 
 def _request(session: Session, executor: Executor, user: User, job_id: int, action: str) -> JobView:
-    """A queued job ends at once (stopped/paused); a running one is asked and ends at its next checkpoint."""
-    job = get_job(session, executor, user, job_id).job
+    request_end(session, executor, get_job(session, executor, user, job_id).job, action)
+    return get_job(session, executor, user, job_id)
+
+
+def request_end(session: Session, executor: Executor, job: Job, action: str) -> None:
+    """stop | pause an authorised job: a queued one ends at once, a running one at its next checkpoint."""
     if job.state not in ("queued", "running"):
-        raise Conflict(f"job {job_id} is {job.state}: there is nothing to {action}.",
+        raise Conflict(f"job {job.id} is {job.state}: there is nothing to {action}.",
                        "Resume it first if it is paused, stopped or interrupted.", code="job_not_active")
-    answer = executor.pause(job_id) if action == "pause" else executor.cancel(job_id)
+    answer = executor.pause(job.id) if action == "pause" else executor.cancel(job.id)
     # "unknown" for a queued row: no executor holds it (a failed submit); ending it here is safe, since the
     # attempt can then never claim it (claim_attempt needs "queued").
     if answer == "dequeued" or (answer == "unknown" and job.state == "queued"):
-        end_attempt(session, job_id, job.attempt, "paused" if action == "pause" else "stopped", from_states=("queued",))
+        end_attempt(session, job.id, job.attempt, "paused" if action == "pause" else "stopped", from_states=("queued",))
     session.expire_all()
-    return get_job(session, executor, user, job_id)
 
 
 def resume_job(session: Session, executor: Executor, user: User, job_id: int) -> JobView:
     """Queue a paused, stopped or interrupted job again, under a new attempt id."""
-    job = get_job(session, executor, user, job_id).job
+    job = requeue(session, executor, get_job(session, executor, user, job_id).job)
+    return _view(executor, job)
+
+
+def requeue(session: Session, executor: Executor, job: Job, params: dict | None = None,
+            from_states: tuple[str, ...] = RESUMABLE_STATES) -> Job:
+    """Queue an authorised job again under a new attempt id (with new params, e.g. an extension's target)."""
+    job_id = job.id
     with writing(session):
         job = session.get(Job, job_id, populate_existing=True)
-        if job.state not in RESUMABLE_STATES:
-            raise Conflict(f"job {job_id} is {job.state}; only a paused, stopped or interrupted job resumes.",
+        if job.state not in from_states:
+            raise Conflict(f"job {job_id} is {job.state}; only a paused, stopped, interrupted or failed job resumes.",
                            "Wait for it to end, or start a new one.", code="job_not_resumable")
         job.attempt, job.state, job.error, job.finished_at = new_attempt(), "queued", "", None
         job.pid, job.host, job.progress_phase = None, "", "queued"
+        if params is not None:
+            job.params = params
     executor.submit(job.id, job.attempt, job.kind)
-    return _view(executor, job)
+    return job
 
 
 def reconcile_jobs(session: Session, executor: Executor, workspace, heartbeat_timeout_s: float) -> dict[str, int]:

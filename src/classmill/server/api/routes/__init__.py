@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from classmill.server.api.routes import (auth, datasets, docs, health, images, jobs, me, projects, setup, shares,
-                                         tokens, users, versions)
+from classmill.server.api.routes import (auth, datasets, docs, health, images, jobs, me, models, projects, setup,
+                                         shares, tasks, tokens, users, versions)
 
 API_PREFIX = "/api/v1"
 
@@ -19,5 +19,6 @@ PUBLIC_ROUTES = frozenset({
 })
 
 api_routers = (health.router, setup.router, auth.router, me.router, tokens.router, users.router, datasets.router,
-               versions.router, images.router, jobs.router, projects.router, shares.router)
+               versions.router, images.router, jobs.router, projects.router, shares.router, tasks.router,
+               models.router)
 page_routers = (docs.router,)

@@ -1,0 +1,137 @@
+"""Training tasks through the API: options checked before anything is written, a task trains in its own
+process into a model version (report, bundle, thresholds), is extended, and is deleted.
+
+SQLite and PostgreSQL (the `settings` fixture); tiny settings (noise images, 32 px, no pretrained
+weights, one epoch) keep each training to seconds.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from support.server_accounts import assert_problem
+from support.server_world import make_world
+from support.training import wait_for
+
+TINY = {"epochs": 1, "image_size": 32, "batch_size": 8, "workers": 1, "warmup_epochs": 0.0, "pretrained": False,
+        "head_warmup_steps": 20}
+SETTLED = ("succeeded", "failed", "stopped", "paused", "interrupted")
+
+
+@pytest.fixture
+def world(client, new_client, app, settings):
+    w = make_world(client, new_client, app, settings)
+    yield w
+    w.db.close()
+
+
+def _project(world, per_class: dict[str, int], name="parts", split=None) -> tuple[int, int]:
+    images = [(label, split, f"{label}/{i}.png") for label, n in per_class.items() for i in range(n)]
+    dataset, version, _ = world.dataset("alice", name, images)
+    created = world.alice.post("/api/v1/projects", json={"name": name, "dataset_id": dataset.id})
+    assert created.status_code == 201, created.text
+    return created.json()["id"], version.number
+
+
+def _wait_task(client, task_id: int, timeout: float = 180) -> dict:
+    wait_for(lambda: client.get(f"/api/v1/tasks/{task_id}").json()["job"]["state"] in SETTLED, timeout)
+    return client.get(f"/api/v1/tasks/{task_id}").json()
+
+
+def test_options_list_every_library_option_with_each_presets_value(world):
+    body = world.alice.get("/api/v1/tasks/options").json()
+    assert body["presets"] == ["fast", "balanced", "accurate"]
+    by_name = {spec["name"]: spec for spec in body["options"]}
+    assert by_name["image_size"]["preset_defaults"]["accurate"] == 260
+    assert "data" not in by_name and "data_root" not in by_name  # the server sets those
+    assert body["min_images_per_class"] == 20
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"options": {"image_size": -3}}, "image_size"),
+    ({"options": {"lr": 0}}, "lr"),
+    ({"options": {"optimizer": "adam"}}, "optimizer"),
+    ({"options": {"learning_rate": 0.1}}, "learning_rate"),
+    ({"options": {"data": "/etc"}}, "data"),
+    ({"select_metric": "auc"}, "select_metric"),
+    ({"preset": "fastest"}, "preset"),
+])
+def test_an_invalid_option_is_refused_naming_the_field_and_nothing_is_written(world, settings, body, field):
+    project, version = _project(world, {"a": 20, "b": 20})
+    response = world.alice.post(f"/api/v1/projects/{project}/tasks",
+                                json={"name": "t", "dataset_version": version, **body})
+    problem = assert_problem(response, 422)
+    assert field in problem["detail"]
+    assert world.alice.get(f"/api/v1/projects/{project}/tasks").json()["total"] == 0
+    assert not list(settings.workspace.glob("task-data/*.csv"))
+
+
+def test_classes_are_checked_as_the_seed_platforms_do(world):
+    project, version = _project(world, {"a": 25, "b": 20, "c": 5})
+    url = f"/api/v1/projects/{project}/tasks"
+    problem = assert_problem(world.alice.post(url, json={"name": "t", "dataset_version": version}), 422,
+                             "too_few_images")
+    assert "'c' has 5" in problem["detail"]
+    assert_problem(world.alice.post(url, json={"name": "t", "dataset_version": version, "classes": ["a"]}), 422,
+                   "too_few_classes")
+    assert_problem(world.alice.post(url, json={"name": "t", "dataset_version": version, "classes": ["a", "zz"]}),
+                   422, "unknown_class")
+    assert_problem(world.alice.post(url, json={"name": "t", "dataset_version": 9}), 404, "version_not_found")
+    # someone else's project does not exist for bob
+    assert_problem(world.bob.post(url, json={"name": "t", "dataset_version": version}), 404, "project_not_found")
+
+
+def test_a_task_trains_into_a_model_version_with_report_bundle_and_thresholds(world, settings):
+    project, version = _project(world, {"a": 20, "b": 22, "c": 3})
+    created = world.alice.post(f"/api/v1/projects/{project}/tasks", json={
+        "name": "first", "dataset_version": version, "preset": "fast", "classes": ["a", "b"], "options": TINY,
+        "select_metric": "f1"})
+    assert created.status_code == 201, created.text
+    task = _wait_task(world.alice, created.json()["id"])
+    assert task["job"]["state"] == "succeeded", task["job"]["error"]
+    assert task["config"]["select_metric"] == "f1" and task["config"]["image_size"] == 32
+    [model] = task["model_versions"]
+    assert model["number"] == 1 and model["classes"] == ["a", "b"] and model["epochs"] == 1
+    assert model["metrics"]["val"]["n_images"] > 0 and 0 <= model["metrics"]["val"]["accuracy"] <= 1
+    assert model["thresholds"] == model["suggested_thresholds"] and set(model["thresholds"]) == {"a", "b"}
+    assert task["job"]["result"]["model_version_id"] == model["id"]
+
+    report = world.alice.get(f"/api/v1/models/{model['id']}/report").json()
+    assert report["class_names"] == ["a", "b"] and set(report["suggested_thresholds"]) == {"a", "b"}
+    for name, kind in [("model.cmb", "application/zip"), ("report/val/report.html", "text/html"),
+                       ("report/val/report.pdf", "application/pdf"), ("report/val/figures/confusion_matrix.png",
+                                                                      "image/png")]:
+        got = world.alice.get(f"/api/v1/models/{model['id']}/files/{name}")
+        assert got.status_code == 200 and got.headers["content-type"].startswith(kind), (name, got.text[:200])
+    assert_problem(world.alice.get(f"/api/v1/models/{model['id']}/files/%2E%2E/%2E%2E/classmill.db"), 404)
+    assert_problem(world.alice.get(f"/api/v1/models/{model['id']}/files/report/val/predictions.json"), 404)
+    assert_problem(world.bob.get(f"/api/v1/models/{model['id']}"), 404, "model_not_found")
+
+    changed = world.alice.put(f"/api/v1/models/{model['id']}/thresholds", json={"thresholds": {"a": 0.8}})
+    assert changed.json()["thresholds"]["a"] == 0.8 and changed.json()["suggested_thresholds"] == \
+        model["suggested_thresholds"]
+    assert_problem(world.alice.put(f"/api/v1/models/{model['id']}/thresholds", json={"thresholds": {"a": 1.5}}),
+                   422, "invalid_threshold")
+    assert_problem(world.alice.put(f"/api/v1/models/{model['id']}/thresholds", json={"thresholds": {"c": 0.5}}),
+                   422, "unknown_class")
+
+    # extend: one more epoch -> version 2 continuing version 1
+    extended = world.alice.post(f"/api/v1/tasks/{task['id']}/extend", json={"epochs": 1})
+    assert extended.status_code == 200, extended.text
+    task = _wait_task(world.alice, task["id"])
+    assert task["job"]["state"] == "succeeded", task["job"]["error"]
+    first, second = task["model_versions"]
+    assert (second["number"], second["epochs"], second["parent_id"]) == (2, 2, first["id"])
+
+    # deleting the task frees its run folder; its model versions stay
+    run = settings.workspace / "runs" / f"task-{task['id']}"
+    assert run.is_dir()
+    assert world.alice.delete(f"/api/v1/tasks/{task['id']}").status_code == 204
+    assert not run.exists()
+    kept = world.alice.get(f"/api/v1/models/{second['id']}").json()
+    assert kept["task_id"] is None and kept["task_name"] == "first"
+    folder = settings.workspace / "models"
+    before = set(folder.iterdir())
+    assert world.alice.delete(f"/api/v1/models/{second['id']}").status_code == 204
+    assert len(set(folder.iterdir())) == len(before) - 1
+    assert world.alice.get(f"/api/v1/models/{first['id']}").status_code == 200  # the other version is untouched
