@@ -135,3 +135,17 @@ def test_a_task_trains_into_a_model_version_with_report_bundle_and_thresholds(wo
     assert world.alice.delete(f"/api/v1/models/{second['id']}").status_code == 204
     assert len(set(folder.iterdir())) == len(before) - 1
     assert world.alice.get(f"/api/v1/models/{first['id']}").status_code == 200  # the other version is untouched
+
+
+def test_a_project_with_tasks_is_not_deleted_under_them(world):
+    project, version = _project(world, {"a": 20, "b": 20})
+    created = world.alice.post(f"/api/v1/projects/{project}/tasks", json={
+        "name": "t", "dataset_version": version, "preset": "fast", "options": {**TINY, "epochs": 0}})
+    task_id = created.json()["id"]
+    _wait_task(world.alice, task_id)
+    assert_problem(world.alice.delete(f"/api/v1/projects/{project}"), 409, "project_not_empty")
+    [model] = world.alice.get(f"/api/v1/tasks/{task_id}").json()["model_versions"]
+    assert world.alice.delete(f"/api/v1/tasks/{task_id}").status_code == 204
+    assert_problem(world.alice.delete(f"/api/v1/projects/{project}"), 409, "project_not_empty")
+    assert world.alice.delete(f"/api/v1/models/{model['id']}").status_code == 204
+    assert world.alice.delete(f"/api/v1/projects/{project}").status_code == 204

@@ -15,6 +15,7 @@ from classmill.server.db.datasets import Dataset
 from classmill.server.db.models import User
 from classmill.server.db.projects import Project
 from classmill.server.db.session import writing
+from classmill.server.db.training import ModelVersion, Task
 from classmill.server.errors import Conflict, Forbidden, ServiceError
 from classmill.server.services.access import get_accessible, visible
 from classmill.server.services.paging import PageOf, PageRequest, fetch_page
@@ -77,8 +78,17 @@ def delete_project(session: Session, user: User, project_id: int) -> None:
         if not (user.is_admin or project.owner_id == user.id):
             raise Forbidden(f"only the owner of project {project_id} or an admin can delete it.",
                             "Ask its owner to delete it; your write share lets you edit it.", code="not_owner")
+        _check_no_training(session, project_id)
         forget_shares(session, "project", project_id)
         session.delete(project)
+
+
+def _check_no_training(session: Session, project_id: int) -> None:
+    for model, what in ((Task, "tasks"), (ModelVersion, "model versions")):
+        if session.scalar(select(model.id).where(model.project_id == project_id).limit(1)) is not None:
+            raise Conflict(f"project {project_id} still has {what}.",
+                           "Delete its tasks and model versions first (their files go with them).",
+                           code="project_not_empty")
 
 
 def clean_name(name: str) -> str:
