@@ -149,3 +149,31 @@ def test_a_project_with_tasks_is_not_deleted_under_them(world):
     assert_problem(world.alice.delete(f"/api/v1/projects/{project}"), 409, "project_not_empty")
     assert world.alice.delete(f"/api/v1/models/{model['id']}").status_code == 204
     assert world.alice.delete(f"/api/v1/projects/{project}").status_code == 204
+
+
+def test_disk_use_and_the_start_up_sweep_of_files_no_row_names(world, settings):
+    from classmill.server.services.housekeeping import remove_orphan_files
+
+    project, version = _project(world, {"a": 20, "b": 20})
+    task_id = world.alice.post(f"/api/v1/projects/{project}/tasks", json={
+        "name": "t", "dataset_version": version, "preset": "fast", "options": {**TINY, "epochs": 0}}).json()["id"]
+    task = _wait_task(world.alice, task_id)
+    [model] = task["model_versions"]
+    usage = world.alice.get("/api/v1/usage").json()
+    [dataset] = usage["datasets"]
+    assert dataset["files"] == 40 and dataset["bytes"] > 0
+    assert usage["model_versions"] == [{"id": model["id"], "project_id": project, "number": 1,
+                                        "bytes": model["size_bytes"]}] and model["size_bytes"] > 0
+    assert usage["task_runs"][0]["task_id"] == task_id and usage["task_runs"][0]["bytes"] > 0
+    assert "workspace" not in usage  # folder totals are for admins
+    assert world.bob.get("/api/v1/usage").json() == {"datasets": [], "model_versions": [], "task_runs": []}
+
+    ws = settings.workspace
+    orphans = [ws / "models" / "job-999-0123456789ab", ws / "runs" / "task-999", ws / "task-data" / "gone.csv"]
+    for path in orphans:
+        (path.mkdir(parents=True) if not path.suffix else path.write_text("x"))
+    kept = [ws / "runs" / f"task-{task_id}", next(p for p in (ws / "models").iterdir() if p.name != orphans[0].name),
+            next(p for p in (ws / "task-data").iterdir() if p.name != "gone.csv")]
+    assert remove_orphan_files(world.db, ws) == {"model_folders": 1, "task_data": 1, "runs": 1}
+    assert not any(p.exists() for p in orphans) and all(p.exists() for p in kept)
+    assert world.alice.get(f"/api/v1/models/{model['id']}/files/model.cmb").status_code == 200

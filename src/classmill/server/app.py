@@ -19,6 +19,7 @@ from classmill.server.jobs.executor import LIGHT, TRAINING
 from classmill.server.jobs.local import LocalExecutor
 from classmill.server.jobs.threads import BackgroundWork
 from classmill.server.services import jobs
+from classmill.server.services.housekeeping import remove_orphan_files
 from classmill.server.services.imports import reconcile_imports
 from classmill.server.services.passwords import Passwords
 from classmill.server.services.version_export import remove_stale_exports
@@ -64,6 +65,7 @@ def _reconcile(state: ServerState) -> None:
     with state.sessions() as session:
         reconcile_imports(session, state.layout)
         jobs.reconcile_jobs(session, state.executor, state.settings.workspace, state.settings.job_heartbeat_timeout_s)
+        remove_orphan_files(session, state.settings.workspace)
     remove_stale_exports(state.layout)
 
 
