@@ -177,3 +177,31 @@ def test_disk_use_and_the_start_up_sweep_of_files_no_row_names(world, settings):
     assert remove_orphan_files(world.db, ws) == {"model_folders": 1, "task_data": 1, "runs": 1}
     assert not any(p.exists() for p in orphans) and all(p.exists() for p in kept)
     assert world.alice.get(f"/api/v1/models/{model['id']}/files/model.cmb").status_code == 200
+
+
+def test_tasks_queue_for_the_one_training_slot_and_a_paused_task_frees_it(world):
+    project, version = _project(world, {"a": 20, "b": 20})
+    url = f"/api/v1/projects/{project}/tasks"
+    long = {**TINY, "epochs": 200, "head_warmup_steps": 0}
+    first = world.alice.post(url, json={"name": "long", "dataset_version": version, "options": long}).json()
+    second = world.alice.post(url, json={"name": "next", "dataset_version": version, "options": long}).json()
+    assert (second["job"]["state"], second["job"]["queue_position"]) == ("queued", 1)
+
+    def state(task_id):
+        return world.alice.get(f"/api/v1/tasks/{task_id}").json()["job"]
+
+    assert wait_for(lambda: state(first["id"])["progress_phase"] == "train", 60)
+    assert state(second["id"])["state"] == "queued"
+    assert world.alice.post(f"/api/v1/tasks/{first['id']}/pause").status_code == 200
+    assert wait_for(lambda: state(first["id"])["state"] == "paused", 60)
+    assert wait_for(lambda: state(second["id"])["state"] == "running", 60)  # the slot went to the next task
+    resumed = world.alice.post(f"/api/v1/tasks/{first['id']}/resume").json()["job"]
+    assert (resumed["state"], resumed["queue_position"]) == ("queued", 1)
+    assert_problem(world.bob.post(f"/api/v1/tasks/{first['id']}/stop"), 404, "task_not_found")
+    assert world.alice.post(f"/api/v1/tasks/{second['id']}/stop").status_code == 200
+    assert wait_for(lambda: state(second["id"])["state"] == "stopped", 60)
+    assert wait_for(lambda: state(first["id"])["state"] == "running", 60)
+    assert world.alice.post(f"/api/v1/tasks/{first['id']}/stop").status_code == 200
+    assert wait_for(lambda: state(first["id"])["state"] == "stopped", 60)
+    assert_problem(world.alice.post(f"/api/v1/tasks/{first['id']}/extend", json={"epochs": 2}), 409,
+                   "task_not_finished")
