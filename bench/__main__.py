@@ -1,6 +1,7 @@
-"""python -m bench {train,infer,validate,server,all} [--tiny] [--out DIR]: run, print and save the results.
+"""python -m bench {train,infer,validate,server,task,all} [--tiny] [--out DIR]: run, print and save the results.
 
 server: the platform server (`classmill server`) on SQLite and PostgreSQL — import, gallery, thumbnails.
+task: a training task through the platform against `classmill train` + evaluate + export on the same data.
 
 python -m bench render [--out DIR] writes results.md again from results.json (after a change to
 the report's wording; nothing is measured).
@@ -21,7 +22,7 @@ from bench.machine import describe_machine, load_average
 from bench.plan import REPO_ROOT, SHARED_DATASETS, full_plan, tiny_plan
 from bench.report import SERVER_MEASUREMENTS, write_results
 
-GROUPS = ("train", "infer", "validate", "server")
+GROUPS = ("train", "infer", "validate", "server", "task")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -82,6 +83,12 @@ def main(argv: list[str] | None = None) -> int:
 
             print("platform server ...", flush=True)
             results["server"] = run_server_benchmark(plan, workdir)
+            _save(results, args.out, started)
+        if "task" in groups:
+            from bench.task_overhead import run_task_benchmark
+
+            print("training task overhead ...", flush=True)
+            results["task"] = run_task_benchmark(plan, workdir)
         json_path, md_path = _save(results, args.out, started)
     finally:
         if args.keep_work:

@@ -61,6 +61,10 @@ class BenchPlan:
     server_gallery_requests: int = 200
     server_thumbnail_requests: int = 200
     server_import_timeout_s: float = 1800.0
+    # Training task overhead (python -m bench task): the platform vs the CLI on the same data.
+    task_dataset: str = "casting"
+    task_preset: str = "fast"
+    task_repeats: int = 3
     # Tiny plan: small stand-in datasets made from the shared ones.
     tiny_images_per_class: int = 0
     tiny_image_px: int = 0
@@ -113,4 +117,5 @@ def tiny_plan(datasets_dir: Path = SHARED_DATASETS) -> BenchPlan:
         server_gallery_requests=5,
         server_thumbnail_requests=5,
         server_import_timeout_s=60.0,
+        task_repeats=1,
     )
