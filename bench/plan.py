@@ -61,6 +61,9 @@ class BenchPlan:
     server_gallery_requests: int = 200
     server_thumbnail_requests: int = 200
     server_import_timeout_s: float = 1800.0
+    # Live job events (python -m bench sse): lines appended per measurement, and clients following at once.
+    sse_events: int = 200
+    sse_clients: tuple[int, ...] = (1, 10)
     # Tiny plan: small stand-in datasets made from the shared ones.
     tiny_images_per_class: int = 0
     tiny_image_px: int = 0
@@ -113,4 +116,6 @@ def tiny_plan(datasets_dir: Path = SHARED_DATASETS) -> BenchPlan:
         server_gallery_requests=5,
         server_thumbnail_requests=5,
         server_import_timeout_s=60.0,
+        sse_events=20,
+        sse_clients=(1, 2),
     )
