@@ -1,6 +1,7 @@
-"""python -m bench {train,infer,validate,server,task,all} [--tiny] [--out DIR]: run, print and save the results.
+"""python -m bench {train,infer,validate,server,sse,task,all} [--tiny] [--out DIR]: run, print and save the results.
 
 server: the platform server (`classmill server`) on SQLite and PostgreSQL — import, gallery, thumbnails.
+sse: the same server's live job events — latency from a line appended to a run's events.jsonl to a client.
 task: a training task through the platform against `classmill train` + evaluate + export on the same data.
 
 python -m bench render [--out DIR] writes results.md again from results.json (after a change to
@@ -22,7 +23,7 @@ from bench.machine import describe_machine, load_average
 from bench.plan import REPO_ROOT, SHARED_DATASETS, full_plan, tiny_plan
 from bench.report import SERVER_MEASUREMENTS, write_results
 
-GROUPS = ("train", "infer", "validate", "server", "task")
+GROUPS = ("train", "infer", "validate", "server", "sse", "task")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.group == "render":
         return render_only(args.out)
-    if not args.datasets.is_dir() and args.group != "server":  # the server step generates its images
+    if not args.datasets.is_dir() and args.group not in ("server", "sse"):  # these need no shared dataset
         print(f"{args.datasets} is missing: the benchmark reads the shared datasets from there (--datasets).",
               file=sys.stderr)
         return 2
@@ -83,6 +84,12 @@ def main(argv: list[str] | None = None) -> int:
 
             print("platform server ...", flush=True)
             results["server"] = run_server_benchmark(plan, workdir)
+            _save(results, args.out, started)
+        if "sse" in groups:
+            from bench.server_sse import run_sse_benchmark
+
+            print("live job events (SSE) ...", flush=True)
+            results["sse"] = run_sse_benchmark(plan, workdir)
             _save(results, args.out, started)
         if "task" in groups:
             from bench.task_overhead import run_task_benchmark
@@ -173,6 +180,14 @@ def _problems(results: dict):
         for name in SERVER_MEASUREMENTS:
             if b.get(name, {}).get("status") != "ok":
                 yield f"server / {backend} / {name}: {b.get(name, {}).get('status')}: {b.get(name, {}).get('reason')}"
+    sse = results.get("sse", {})
+    for backend, b in sse.get("backends", {}).items():
+        names = [f"clients_{n}" for n in sse.get("clients", ())] if b.get("status") == "ok" else []
+        if b.get("status") != "ok":
+            yield f"sse / {backend}: {b.get('status')}: {b.get('reason')}"
+        for name in names:
+            if b.get(name, {}).get("status") != "ok":
+                yield f"sse / {backend} / {name}: {b.get(name, {}).get('status')}: {b.get(name, {}).get('reason')}"
 
 
 if __name__ == "__main__":

@@ -65,6 +65,9 @@ class BenchPlan:
     task_dataset: str = "casting"
     task_preset: str = "fast"
     task_repeats: int = 3
+    # Live job events (python -m bench sse): lines appended per measurement, and clients following at once.
+    sse_events: int = 200
+    sse_clients: tuple[int, ...] = (1, 10)
     # Tiny plan: small stand-in datasets made from the shared ones.
     tiny_images_per_class: int = 0
     tiny_image_px: int = 0
@@ -118,4 +121,6 @@ def tiny_plan(datasets_dir: Path = SHARED_DATASETS) -> BenchPlan:
         server_thumbnail_requests=5,
         server_import_timeout_s=60.0,
         task_repeats=1,
+        sse_events=20,
+        sse_clients=(1, 2),
     )

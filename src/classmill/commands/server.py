@@ -14,6 +14,7 @@ server_app = typer.Typer(
     help="The classmill platform server: start it, migrate its database, create an admin.",
 )
 
+SHUTDOWN_GRACE_S = 10
 _WORKSPACE_HELP = "Folder the server keeps its database and files in (env CLASSMILL_WORKSPACE)."
 
 
@@ -55,7 +56,10 @@ def start(
         typer.echo("note: listening on every interface over plain HTTP; put an https proxy in front so "
                    "passwords, cookies and tokens are not sent in clear.")
     # One process: the login limiter counts in memory (see classmill.server.login_limits).
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, workers=1, log_level="info")
+    # A stop waits at most SHUTDOWN_GRACE_S for open requests: a job's event stream (SSE) only ends with
+    # its job, and would otherwise hold the server up; its client reconnects (Last-Event-ID) and misses nothing.
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, workers=1, log_level="info",
+                timeout_graceful_shutdown=SHUTDOWN_GRACE_S)
 
 
 @server_app.command("migrate")

@@ -262,7 +262,8 @@ class Engine:
     def _start_event(self) -> dict:
         return {"type": "start", "resumed": self.state is not None, "epoch": self.epoch, "step": self.step,
                 "epochs": self.config.epochs, "steps_per_epoch": self.steps_per_epoch,
-                "train_images": len(self.train_records), "val_images": len(self.val_records),
+                "select_metric": self.config.select_metric, "train_images": len(self.train_records),
+                "val_images": len(self.val_records),
                 "classes": self.classes, "device": str(self.device), "world_size": self.world,
                 "cached_images": self.cached, "decode_seconds": round(self.decode_seconds, 2)}
 

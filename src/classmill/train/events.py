@@ -35,6 +35,49 @@ def read_events(path: Path) -> list[dict]:
     return events
 
 
+class EventLogTail:
+    """The complete lines of a growing events.jsonl, each once, in order, numbered from 1.
+
+    Remembers the byte offset it has read to, so each read costs only what was appended. A line
+    is complete at its newline: a partly written last line waits for a later read. A read takes
+    at most `max_line_bytes` (`more` then says that more is waiting); a line that long or longer
+    is counted but its text dropped (None), so a runaway writer cannot make a reader hold it
+    whole. A file that does not exist yet reads as empty. The log is append-only: a file replaced
+    under a reader is not noticed (its reads continue at the old offset).
+    """
+
+    def __init__(self, path: Path, *, max_line_bytes: int = 1 << 20):
+        self.path, self.max_line_bytes = path, max_line_bytes
+        self.offset = 0  # bytes consumed: just after a newline, or inside a dropped line
+        self.lines = 0  # complete lines read so far
+        self.more = False
+        self._dropping = False  # inside an over-long line: discard up to its newline
+
+    def read(self) -> list[tuple[int, str | None]]:
+        """(line number, its text without the newline, or None when dropped) for each complete new line."""
+        try:
+            with open(self.path, "rb") as fh:
+                fh.seek(self.offset)
+                data = fh.read(self.max_line_bytes + 1)
+        except FileNotFoundError:
+            return []
+        self.more = len(data) > self.max_line_bytes
+        data = data[:self.max_line_bytes]
+        end = data.rfind(b"\n")
+        if end < 0:
+            if self.more or self._dropping:  # no newline in a whole chunk: an over-long line
+                self.offset, self._dropping = self.offset + len(data), True
+            return []
+        self.offset += end + 1
+        found = []
+        for raw in data[:end].split(b"\n"):
+            self.lines += 1
+            text = None if self._dropping else raw.decode("utf-8", errors="replace")
+            self._dropping = False
+            found.append((self.lines, text))
+        return found
+
+
 class EventStream:
     """The engine's hook points as events: one line each in events.jsonl, and the same dict to each
     event callback (the CLI, the platform). Only the main process writes; step events are thinned

@@ -12,6 +12,7 @@ from classmill.train.config import TrainConfig
 from classmill.train.events import read_events
 from classmill.train.ownership import heartbeat_age
 from classmill.train.run_dir import RunDirectory
+from classmill.train.run_progress import RunProgress
 
 _SUMMARY_KEYS = ("reason", "error", "kind", "recorded_status", "ended_at")
 
@@ -35,22 +36,12 @@ def describe_run(run_dir: str | Path) -> dict:
 
 def _progress(status: dict, events: list[dict], select_metric: str) -> dict:
     """Epochs done and steps into the next, from the event log (status.json only records them at ends)."""
-    p = {"epoch": status.get("epoch", 0), "step": status.get("step", 0), "epochs": status.get("epochs"),
-         "steps_per_epoch": None, "best_epoch": status.get("best_epoch"), "best_metric": status.get("best_metric")}
-    for e in events:
-        kind = e.get("type")
-        if kind in ("start", "step"):
-            p.update(epoch=e["epoch"], step=e["step"], steps_per_epoch=e["steps_per_epoch"])
-            p["epochs"] = e.get("epochs", p["epochs"])
-        elif kind == "head_warmup":
-            p.update(best_epoch=0, best_metric=e["val"].get(select_metric))
-        elif kind == "epoch":
-            p.update(epoch=e["epoch"], step=0, epochs=e["epochs"], best_metric=e["best_metric"])
-            if e.get("best"):
-                p["best_epoch"] = e["epoch"]
-        elif kind == "status":
-            p.update(epoch=e["epoch"], step=e["step"])
-    return p
+    progress = RunProgress(select_metric, epoch=status.get("epoch", 0), step=status.get("step", 0),
+                           epochs=status.get("epochs"), best_epoch=status.get("best_epoch"),
+                           best_metric=status.get("best_metric"))
+    for event in events:
+        progress.add(event)
+    return progress.to_dict()
 
 
 def _next_command(root: Path, status: dict) -> str | None:

@@ -33,6 +33,18 @@ def run_folder(workspace: Path, params: dict) -> Path:
     return folder
 
 
+def run_events_file(workspace: Path, params: dict) -> Path | None:
+    """The events.jsonl of a job that names a run folder (any kind with params["run"]); None for one without."""
+    if "run" not in params:
+        return None
+    from classmill.train.run_dir import RunDirectory
+
+    try:
+        return RunDirectory(run_folder(workspace, params)).events
+    except UserError:
+        return None  # a name that leaves the runs folder: the job itself fails on it, nothing to read
+
+
 def has_checkpoint(workspace: Path, kind: str, params: dict) -> bool:
     """Whether an ended job of `kind` can continue from a checkpoint rather than from the start."""
     if kind != TRAIN_KIND:

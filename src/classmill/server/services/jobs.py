@@ -1,6 +1,6 @@
 """Jobs run by an Executor (training now; evaluation, export and batch tests next): the only code querying them.
 
-Two sides. The server's: submit, get (with the executor's queue position), list, stop, pause,
+Two sides. The server's: submit, get (with the executor's queue position), list (imports too), stop, pause,
 resume, and `reconcile_jobs` at start. The job process's (server/jobs/entry.py): claim an
 attempt, record progress, a heartbeat and the end — each a single `UPDATE ... WHERE id = ? AND
 attempt = ?` so an attempt the server has replaced (reconciled, resumed) changes nothing.
@@ -26,6 +26,7 @@ from classmill.server.errors import Conflict, NotFound
 from classmill.server.jobs.executor import Executor
 from classmill.server.jobs.train_job import has_checkpoint
 from classmill.server.processes import process_alive
+from classmill.server.services.paging import PageOf, PageRequest, fetch_page
 
 IMPORT_KIND = "import"  # runs in the server's thread (server/jobs/threads.py), reconciled by services/imports.py
 RESUMABLE_STATES = ("paused", "stopped", "interrupted", "failed")
@@ -61,12 +62,18 @@ def get_job(session: Session, executor: Executor, user: User, job_id: int) -> Jo
     return _view(executor, job)
 
 
-def list_jobs(session: Session, executor: Executor, user: User, limit: int = 100) -> list[JobView]:
-    """The user's jobs (every job for an admin), newest first."""
-    query = select(Job).where(Job.kind != IMPORT_KIND).order_by(Job.id.desc()).limit(limit)
+def list_jobs(session: Session, executor: Executor, user: User, page: PageRequest, kind: str | None = None,
+              state: str | None = None) -> PageOf[JobView]:
+    """The user's jobs, imports included (every job for an admin), newest first; optionally one kind or state."""
+    query = select(Job).order_by(Job.id.desc())
     if not user.is_admin:
         query = query.where(Job.owner_id == user.id)
-    return [_view(executor, job) for job in session.scalars(query)]
+    if kind is not None:
+        query = query.where(Job.kind == kind)
+    if state is not None:
+        query = query.where(Job.state == state)
+    found = fetch_page(session, query, page)
+    return PageOf([_view(executor, job) for job in found.rows], found.total, page)
 
 
 def _view(executor: Executor, job: Job) -> JobView:
