@@ -110,3 +110,21 @@ def test_targets_must_be_fractions():
         validate_target("target_recall", 95)
     with pytest.raises(ConfigError):
         validate_target("target_precision", 0.0)
+
+
+def test_thresholds_to_deploy_prefers_the_precision_point_of_a_report(ok_ng):
+    import dataclasses
+
+    from classmill.evaluate.thresholds import thresholds_to_deploy
+
+    y_true, probs, names = ok_ng
+    predictions = validate_predictions(y_true, probs, names)
+    both = suggest_operating_points(predictions, 1, target_recall=1.0, target_precision=0.75)
+    report = {"operating_points": [dataclasses.asdict(p) for p in both]}  # as report.json holds them
+    assert [p.threshold for p in both] == [pytest.approx(0.3), pytest.approx(0.6)]
+    assert thresholds_to_deploy(report) == {"ng": pytest.approx(0.6)}  # the precision target's
+    recall_only = {"operating_points": report["operating_points"][:1]}
+    assert thresholds_to_deploy(recall_only) == {"ng": pytest.approx(0.3)}
+    unreachable = suggest_operating_points(predictions, 1, target_precision=1.01)
+    assert thresholds_to_deploy({"operating_points": [dataclasses.asdict(p) for p in unreachable]}) == {}
+    assert thresholds_to_deploy({"operating_points": []}) == {}

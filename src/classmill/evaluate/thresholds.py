@@ -10,6 +10,7 @@ Two questions a user deploying a classifier asks:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Mapping
 
 import numpy as np
 from sklearn.metrics import accuracy_score, multilabel_confusion_matrix, precision_recall_curve
@@ -189,3 +190,23 @@ def _unreachable(name: str, target: str, value: float, message: str) -> Operatin
 
 def _none_if_nan(value: float) -> float | None:
     return None if np.isnan(value) else float(value)
+
+
+def thresholds_to_deploy(report: Mapping) -> dict[str, float]:
+    """The report's suggested operating point as the thresholds a bundle serves: {positive class: threshold}.
+
+    report: a report.json (dict). A served answer below its class's threshold is "uncertain", i.e.
+    the threshold says when an answer can be trusted; that is what a precision target guarantees,
+    so its threshold wins; a recall target's is used when it is the only reachable one. Empty
+    when the report suggests no reachable operating point (no target was asked for).
+    """
+    chosen: dict[str, tuple[int, float]] = {}
+    preference = {"precision": 0, "recall": 1}
+    for point in report.get("operating_points") or []:
+        if not point.get("reachable") or point.get("threshold") is None:
+            continue
+        rank = preference.get(point.get("target"), 2)
+        name = point["positive_class"]
+        if name not in chosen or rank < chosen[name][0]:
+            chosen[name] = (rank, float(point["threshold"]))
+    return {name: threshold for name, (_, threshold) in chosen.items()}
