@@ -49,7 +49,7 @@ An image classifier ({n_classes} classes) that runs on this machine, without net
 classmill model bundle. It needs Python 3.11 or newer on Linux, macOS or Windows; the runtime
 (ONNX Runtime, numpy, Pillow, FastAPI; no PyTorch) takes about {size_hint} once installed.
 
-## 1. Install (once)
+## 1. Install (once), in this folder
 
 Linux / macOS:
 
