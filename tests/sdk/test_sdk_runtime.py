@@ -106,7 +106,7 @@ def installed_sdk(colour_bundle, tmp_path_factory):
     readme_line = install_line_linux(info.runtime_wheel)
     assert readme_line in (folder / "README.md").read_text()
     start = time.monotonic()
-    install = _run(readme_line, folder, env, timeout=900, shell=True)
+    install = _run(readme_line, folder, env, timeout=600, shell=True)
     seconds = time.monotonic() - start
     if install.returncode != 0:
         venv_python = folder / VENV / "bin" / "python"

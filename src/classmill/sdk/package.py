@@ -18,7 +18,7 @@ from classmill.sdk import instructions
 from classmill.sdk.runtime_wheel import build_runtime_wheel
 from classmill.serve.address import DEFAULT_PORT
 
-RUNTIME_SIZE_HINT = "170 MB"  # measured by tests/sdk/test_sdk_runtime.py (it asserts < 200 MB)
+RUNTIME_SIZE_HINT = "170 MiB"  # measured by tests/sdk/test_sdk_runtime.py (it asserts < 200 MB)
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
