@@ -13,7 +13,7 @@ import typer
 
 from classmill import __version__
 
-COMMAND_MODULES = ("data", "train", "status", "evaluate", "export", "predict", "serve", "server")
+COMMAND_MODULES = ("data", "train", "status", "evaluate", "export", "predict", "serve", "sdk", "server")
 
 app = typer.Typer(
     no_args_is_help=True,

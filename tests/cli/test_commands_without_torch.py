@@ -1,4 +1,4 @@
-"""predict and serve never load torch: ONNX Runtime runs several times slower in a process that has."""
+"""predict, serve and sdk never load torch: ONNX Runtime runs several times slower in a process that has."""
 
 import subprocess
 import sys
@@ -15,28 +15,30 @@ def _run(script: str) -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
-def test_predict_and_serve_commands_load_no_torch(tiny_bundle, shared_datasets, tmp_path):
+def test_predict_serve_and_sdk_commands_load_no_torch(tiny_bundle, shared_datasets, tmp_path):
     image = sorted((shared_datasets / "cifar10-mini" / "bird").iterdir())[-1]
     last = _run(f"""
         import sys
         import typer
         import uvicorn
         from typer.testing import CliRunner
-        from classmill.commands import predict, serve
+        from classmill.commands import predict, sdk, serve
 
         app = typer.Typer()
         predict.register(app)
         serve.register(app)
+        sdk.register(app)
         runner = CliRunner()
         for args in (["predict", {str(tiny_bundle)!r}, {str(image)!r}, "--json", "--out", {str(tmp_path / "one")!r}],
                      ["predict", {str(tiny_bundle)!r}, {str(image.parent)!r}, "--out", {str(tmp_path / "many")!r}],
-                     ["serve", {str(tiny_bundle)!r}]):
+                     ["serve", {str(tiny_bundle)!r}],
+                     ["sdk", {str(tiny_bundle)!r}, "--out", {str(tmp_path / "sdk.zip")!r}]):
             uvicorn.run = lambda app, **options: None  # build the service, do not block on it
             result = runner.invoke(app, args)
             assert result.exit_code == 0, (args, result.output, result.exception)
         print(sorted(m for m in {HEAVY!r} if m in sys.modules))
         """)
-    assert last == "[]", f"predict/serve loaded {last}"
+    assert last == "[]", f"predict/serve/sdk loaded {last}"
 
 
 def test_the_classmill_predict_entry_point_loads_no_torch(tiny_bundle, shared_datasets, tmp_path):

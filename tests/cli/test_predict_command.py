@@ -104,3 +104,33 @@ def test_user_mistakes_are_user_errors(tiny_bundle, good_images, tmp_path):
     assert isinstance(result.exception, UserError) and "no image files" in str(result.exception)
     result = runner.invoke(app, ["predict", str(tiny_bundle), str(good_images[0]), "--sort"])
     assert result.exit_code == 2 and "--sort" in result.output
+
+
+def test_thresholds_file_marks_answers_uncertain_in_json_table_and_csv(tiny_bundle, tiny_classes, good_images, tmp_path):
+    strict = tmp_path / "strict.json"
+    strict.write_text(json.dumps({label: 1.0 for label in tiny_classes}))  # nothing reaches 1.0
+    one = runner.invoke(app, ["predict", str(tiny_bundle), str(good_images[0]), "--json", "--thresholds", str(strict),
+                              "--out", str(tmp_path / "one")])
+    assert one.exit_code == 0, one.output
+    answer = json.loads(one.stdout)
+    assert answer["uncertain"] is True and answer["threshold"] == 1.0
+    table = runner.invoke(app, ["predict", str(tiny_bundle), str(good_images[0]), "--thresholds", str(strict),
+                                "--out", str(tmp_path / "table")])
+    assert "uncertain:" in table.stdout and "below the 100.00% threshold" in table.stdout
+    many = runner.invoke(app, ["predict", str(tiny_bundle), str(good_images[0].parent), "--json", "--thresholds",
+                               str(strict), "--out", str(tmp_path / "many")])
+    assert many.exit_code == 0, many.output
+    summary = json.loads(many.stdout)
+    with open(summary["csv"], newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert summary["uncertain"] == len(rows) > 0
+    assert {(row["uncertain"], row["threshold"]) for row in rows} == {("true", "1.000000")}
+
+
+def test_a_thresholds_file_naming_another_class_is_refused(tiny_bundle, good_images, tmp_path):
+    from classmill.errors import UserError
+
+    wrong = tmp_path / "wrong.json"
+    wrong.write_text('{"Bird": 0.5}')
+    result = runner.invoke(app, ["predict", str(tiny_bundle), str(good_images[0]), "--thresholds", str(wrong)])
+    assert isinstance(result.exception, UserError) and "did you mean 'bird'" in str(result.exception)

@@ -38,7 +38,29 @@ def test_serve_refuses_a_missing_bundle_before_announcing_an_address(tmp_path):
 
 
 def test_wildcard_host_is_announced_as_loopback():
-    from classmill.commands.serve import service_url
+    from classmill.commands.serve import service_url  # re-exported from classmill.serve.address
 
     assert service_url("0.0.0.0", 8987) == "http://127.0.0.1:8987/upload"
     assert service_url("::1", 80, "/docs") == "http://[::1]:80/docs"
+
+
+def test_serve_thresholds_file_is_checked_before_announcing_and_then_served(tiny_bundle, tmp_path, monkeypatch):
+    import json
+
+    import uvicorn
+
+    from classmill.errors import UserError
+
+    wrong = tmp_path / "wrong.json"
+    wrong.write_text('{"bird": 2}')
+    result = runner.invoke(app, ["serve", str(tiny_bundle), "--thresholds", str(wrong)])
+    assert isinstance(result.exception, UserError) and "between 0 and 1" in str(result.exception)
+    assert "http://" not in result.output
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps({"bird": 0.75}))
+    started = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: started.update(app=app, **options))
+    result = runner.invoke(app, ["serve", str(tiny_bundle), "--thresholds", str(good)])
+    assert result.exit_code == 0 and "thresholds for 1" in result.output, result.output
+    with TestClient(started["app"]) as client:
+        assert client.get("/model").json()["thresholds"] == {"bird": 0.75}

@@ -21,16 +21,28 @@ def image_bytes(colours):
 @pytest.fixture(scope="session")
 def live_server(colour_bundle):
     """The real service under uvicorn on a free 127.0.0.1 port, in a thread; yields its base URL."""
+    from classmill.serve import create_app
+
+    # A window long enough that requests fired together land in one batch even on a slow CI box.
+    yield from serve_in_thread(create_app(colour_bundle, batch_window_ms=25, max_batch_size=32))
+
+
+@pytest.fixture(scope="session")
+def strict_live_server(colour_bundle):
+    """The same service created with thresholds no answer reaches: every answer is uncertain."""
+    from classmill.serve import create_app
+
+    yield from serve_in_thread(create_app(colour_bundle, thresholds={label: 1.0 for label in COLOUR_LABELS}))
+
+
+def serve_in_thread(app):
+    """Run `app` under uvicorn on a free 127.0.0.1 port in a thread; yield its base URL, then stop it."""
     import socket
     import threading
     import time
 
     import uvicorn
 
-    from classmill.serve import create_app
-
-    # A window long enough that requests fired together land in one batch even on a slow CI box.
-    app = create_app(colour_bundle, batch_window_ms=25, max_batch_size=32)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))

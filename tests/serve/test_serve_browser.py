@@ -57,3 +57,16 @@ def test_upload_page_shows_error_with_fix(page, live_server, tmp_path):
     text = page.text_content("#error")
     assert "notes.png" in text and "JPEG" in text
     page.screenshot(path="/tmp/upload_error_screenshot.png", full_page=True)
+
+
+def test_upload_page_flags_an_uncertain_answer(page, strict_live_server, image_bytes, tmp_path):
+    image = tmp_path / "sample.png"
+    image.write_bytes(image_bytes("red"))
+    page.goto(f"{strict_live_server}/upload")
+    assert "thresholds for 4" in page.text_content("#model-facts")
+    page.set_input_files("#file", str(image))
+    page.click("#submit")
+    page.wait_for_selector("#uncertain", state="visible", timeout=15000)
+    assert page.text_content("#top-label") == "red"
+    assert "below the 100.0% threshold" in page.text_content("#uncertain")
+    page.screenshot(path="/tmp/upload_uncertain_screenshot.png", full_page=True)

@@ -61,8 +61,8 @@ def export_command(
             console.print(f"[bold red]warning:[/] INT8 loses {evaluation['fp32_accuracy'] - evaluation['int8_accuracy']:.1%} "
                           "of val accuracy; use the FP32 model (the default: `classmill predict/serve` without --int8).",
                           highlight=False)
-    console.print(f"try it: classmill predict {info.path} IMAGE_OR_FOLDER   serve it: classmill serve {info.path}",
-                  highlight=False)
+    console.print(f"try it: classmill predict {info.path} IMAGE_OR_FOLDER   serve it: classmill serve {info.path}   "
+                  f"ship it: classmill sdk {info.path}", highlight=False)
 
 
 _INT8_TOLERATED_LOSS = 0.01

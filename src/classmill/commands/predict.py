@@ -15,6 +15,8 @@ _MAX_ERRORS_SHOWN = 20
 # The default is classmill.image.DEFAULT_MAX_PIXELS (a test keeps the two equal); importing it here
 # would load numpy for every CLI command.
 MAX_MEGAPIXELS_HELP = "Refuse images with more megapixels than this, from their header, before decoding (default 40)."
+THRESHOLDS_HELP = ("JSON file {class name: threshold in [0, 1]} to use instead of the bundle's thresholds.json: "
+                   "an answer below its class's threshold is marked uncertain.")
 
 
 def register(app: typer.Typer) -> None:
@@ -32,15 +34,18 @@ def predict_command(
     batch_size: int = typer.Option(32, "--batch-size", help="Images per ONNX Runtime call (folder/zip)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     max_megapixels: float = typer.Option(None, "--max-megapixels", show_default=False, help=MAX_MEGAPIXELS_HELP),
+    thresholds: Path = typer.Option(None, "--thresholds", show_default=False, help=THRESHOLDS_HELP),
 ) -> None:
     """Classify one image (table + result picture) or every image of a folder/zip (predictions.csv)."""
     from classmill.errors import UserError
     from classmill.image import max_pixels_option
-    from classmill.infer import Predictor
+    from classmill.infer import Predictor, read_thresholds_file
 
     if not input_path.exists():
         raise UserError(f"{input_path}: does not exist. Give an image, a folder of images or a .zip.")
     predictor = Predictor.load(bundle, int8=int8, max_pixels=max_pixels_option(max_megapixels))
+    if thresholds is not None:
+        predictor = predictor.with_thresholds(read_thresholds_file(thresholds, predictor.labels))
     if input_path.is_dir() or input_path.suffix.lower() == ".zip":
         _predict_batch(predictor, input_path, out, top_k, sort, batch_size, as_json)
     else:
@@ -76,6 +81,9 @@ def _predict_one(predictor, image_path: Path, out: Path, top_k: int, as_json: bo
         table.add_row(str(rank), label, f"{prob:.2%}", style=style)
     console = Console()
     console.print(table)
+    if prediction.uncertain:
+        console.print(f"[bold yellow]uncertain:[/] {prediction.confidence:.2%} is below the {prediction.threshold:.2%} "
+                      f"threshold set for {prediction.label!r}", highlight=False)
     console.print(f"result picture: {result_path}", highlight=False)
 
 
@@ -100,7 +108,8 @@ def _predict_batch(predictor, input_path: Path, out: Path, top_k: int, sort: boo
     if as_json:
         typer.echo(json.dumps({
             "csv": str(result.csv_path), "total": result.total, "predicted": result.predicted,
-            "label_counts": result.label_counts, "errors": [{"path": p, "error": e} for p, e in result.errors],
+            "label_counts": result.label_counts, "uncertain": result.uncertain,
+            "errors": [{"path": p, "error": e} for p, e in result.errors],
             "skipped": result.skipped, "sorted_dir": str(result.sorted_dir) if result.sorted_dir else None,
             "seconds": round(result.seconds, 3), "images_per_second": round(result.images_per_second, 1),
             "int8": predictor.int8,
@@ -119,6 +128,9 @@ def _print_summary(console, result) -> None:
     for label, n in sorted(result.label_counts.items(), key=lambda kv: (-kv[1], kv[0])):
         table.add_row(label, str(n), f"{n / max(result.predicted, 1):.1%}")
     console.print(table)
+    if result.uncertain:
+        console.print(f"{result.uncertain} of them uncertain (below their class's threshold; "
+                      "column `uncertain` in the CSV)", highlight=False)
     if result.errors:
         console.print(f"[red]{result.failed} file(s) could not be classified[/] (rows with an error in the CSV):")
         for path, error in result.errors[:_MAX_ERRORS_SHOWN]:

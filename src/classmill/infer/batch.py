@@ -26,7 +26,8 @@ from classmill.infer.predictor import Prediction, Predictor, usable_cores
 from classmill.infer.sources import InputItem, collect_inputs
 
 CSV_NAME = "predictions.csv"
-CSV_COLUMNS = ("path", "top1", "confidence", "topk", "error")
+# uncertain/threshold come last so readers that index the first five columns still work.
+CSV_COLUMNS = ("path", "top1", "confidence", "topk", "error", "uncertain", "threshold")
 ProgressCallback = Callable[[int, int], None]  # (files done, files total)
 
 
@@ -40,6 +41,7 @@ class BatchResult:
     seconds: float
     sorted_dir: Path | None = None
     label_counts: dict[str, int] = field(default_factory=dict)
+    uncertain: int = 0  # predictions below their class's threshold
 
     @property
     def failed(self) -> int:
@@ -111,9 +113,11 @@ def _decoded_batches(
 
 def _format_row(name: str, prediction: Prediction | None, error: str = "") -> list[str]:
     if prediction is None:
-        return [name, "", "", "", error]
+        return [name, "", "", "", error, "", ""]
     topk = ";".join(f"{label}:{prob:.6f}" for label, prob in prediction.top_k)
-    return [name, prediction.label, f"{prediction.confidence:.6f}", topk, ""]
+    threshold = "" if prediction.threshold is None else f"{prediction.threshold:.6f}"
+    return [name, prediction.label, f"{prediction.confidence:.6f}", topk, "",
+            "true" if prediction.uncertain else "false", threshold]
 
 
 _UNSAFE_FOLDER_CHARS = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
@@ -176,6 +180,7 @@ def predict_many(
     rows: list[list[str]] = []
     errors: list[tuple[str, str]] = []
     counts: dict[str, int] = {}
+    uncertain = 0
     taken: set[Path] = set()
     with collect_inputs(Path(input_path), exclude=out_dir, **zip_limits) as inputs:
         total = len(inputs.items)
@@ -196,6 +201,7 @@ def predict_many(
                 prediction = next(predictions)
                 rows.append(_format_row(item.name, prediction))
                 counts[prediction.label] = counts.get(prediction.label, 0) + 1
+                uncertain += prediction.uncertain
                 if sorted_dir is not None:
                     _copy_sorted(item, prediction.label, sorted_dir, taken)
             done += len(batch)
@@ -212,6 +218,7 @@ def predict_many(
         seconds=time.perf_counter() - start,
         sorted_dir=sorted_dir,
         label_counts=counts,
+        uncertain=uncertain,
     )
 
 

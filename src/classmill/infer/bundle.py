@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from classmill.errors import UserError
+from classmill.infer.thresholds import Thresholds, parse_thresholds
 from classmill.preprocess import PreprocessSpec
 
 BUNDLE_SUFFIX = ".cmb"
@@ -23,6 +24,8 @@ TORCHSCRIPT_FILE = "model.torchscript.pt"
 LABELS_FILE = "labels.txt"
 PREPROCESS_FILE = "preprocess.json"
 METADATA_FILE = "metadata.json"
+THRESHOLDS_FILE = "thresholds.json"  # optional: {class name: threshold}, see classmill.infer.thresholds
+THRESHOLDS_SHA256 = "thresholds_sha256"  # its checksum in metadata.json, like the models'
 REQUIRED_FILES = (MODEL_FILE, LABELS_FILE, PREPROCESS_FILE, METADATA_FILE)
 INPUT_NAME = "input"
 OUTPUT_NAME = "logits"
@@ -42,6 +45,7 @@ class Bundle:
     metadata: dict
     files: tuple[str, ...]
     _models: dict[str, bytes] = field(repr=False, default_factory=dict)
+    thresholds: Thresholds = field(default_factory=dict)  # the bundle's default; empty when it has none
 
     def model_bytes(self, int8: bool = False) -> bytes:
         name = INT8_MODEL_FILE if int8 else MODEL_FILE
@@ -78,13 +82,37 @@ def read_bundle(path: str | Path) -> Bundle:
             if not isinstance(metadata, dict):
                 raise ValueError(f"{METADATA_FILE} is not a JSON object")
             models = {n: zf.read(n) for n in (MODEL_FILE, INT8_MODEL_FILE) if n in names}
+            thresholds_bytes = zf.read(THRESHOLDS_FILE) if THRESHOLDS_FILE in names else None
     except (zipfile.BadZipFile, zlib.error, KeyError, ValueError, TypeError, EOFError) as exc:
         raise BundleError(f"{path}: bundle is damaged ({exc}). Re-export it.") from exc
     if not labels:
         raise BundleError(f"{path}: {LABELS_FILE} is empty. Re-export the bundle.")
     for name, data in models.items():
         _verify_checksum(path, name, data, metadata)
-    return Bundle(path=path, labels=labels, spec=spec, metadata=metadata, files=names, _models=models)
+    thresholds = _read_thresholds(path, thresholds_bytes, metadata, labels)
+    return Bundle(path=path, labels=labels, spec=spec, metadata=metadata, files=names, _models=models,
+                  thresholds=thresholds)
+
+
+def _read_thresholds(path: Path, data: bytes | None, metadata: dict, labels: list[str]) -> Thresholds:
+    # Thresholds decide which answers are trusted: a file changed or added outside classmill
+    # (write_bundle_thresholds records its checksum) is refused like an altered model.
+    recorded = metadata.get(THRESHOLDS_SHA256)
+    if data is None:
+        if recorded:
+            raise BundleError(f"{path}: {METADATA_FILE} records a {THRESHOLDS_FILE} that the bundle lacks: the bundle "
+                              "is damaged. Copy it again from the original or set its thresholds again.")
+        return {}
+    if recorded != hashlib.sha256(data).hexdigest():
+        raise BundleError(
+            f"{path}: {THRESHOLDS_FILE} does not match the checksum in {METADATA_FILE}: it was added or changed "
+            "outside classmill. Set thresholds with classmill.infer.write_bundle_thresholds (or `classmill sdk "
+            "--thresholds`), or copy the bundle again from the original."
+        )
+    try:
+        return parse_thresholds(data, labels, source=f"{path}: {THRESHOLDS_FILE}")
+    except UserError as exc:
+        raise BundleError(f"{exc} The bundle is damaged; set its thresholds again.") from exc
 
 
 def _recorded_sha256(name: str, metadata: dict) -> str | None:

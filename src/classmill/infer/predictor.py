@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence, Union
+from typing import Mapping, Sequence, Union
 
 import numpy as np
 import onnxruntime as ort
@@ -14,6 +14,7 @@ from PIL import Image
 from classmill.errors import UserError
 from classmill.image import DEFAULT_MAX_PIXELS, open_rgb, to_rgb
 from classmill.infer.bundle import INPUT_NAME, Bundle, read_bundle
+from classmill.infer.thresholds import Thresholds, check_thresholds, is_uncertain
 from classmill.preprocess import PreprocessSpec, preprocess
 
 ImageSource = Union[Image.Image, str, Path, bytes]
@@ -25,20 +26,30 @@ _PREDICT_CHUNK = 64
 
 @dataclass(frozen=True)
 class Prediction:
-    """One image's result: the top label, its probability, the top-k list and all probabilities."""
+    """One image's result: the top label, its probability, the top-k list and all probabilities.
+
+    uncertain: the confidence is below `threshold`, the top label's threshold (None: it has none).
+    The label and top-k list are the model's either way.
+    """
 
     label: str
     confidence: float
     top_k: list[tuple[str, float]]
     probs: np.ndarray
+    uncertain: bool = False
+    threshold: float | None = None
 
     def to_dict(self) -> dict:
-        """JSON-ready form (without the full probability vector)."""
-        return {
+        """JSON-ready form (without the full probability vector); `threshold` only when the label has one."""
+        out = {
             "label": self.label,
             "confidence": self.confidence,
             "top_k": [{"label": name, "prob": prob} for name, prob in self.top_k],
+            "uncertain": self.uncertain,
         }
+        if self.threshold is not None:
+            out["threshold"] = self.threshold
+        return out
 
 
 def usable_cores() -> int:
@@ -76,19 +87,23 @@ class Predictor:
     """Classify images with an exported bundle. Safe to call from several threads at once."""
 
     def __init__(self, bundle: Bundle, session: ort.InferenceSession, int8: bool,
-                 max_pixels: int | None = DEFAULT_MAX_PIXELS) -> None:
+                 max_pixels: int | None = DEFAULT_MAX_PIXELS, thresholds: Mapping[str, float] | None = None) -> None:
         self.bundle = bundle
         self.session = session
         self.int8 = int8
         self.max_pixels = max_pixels
+        self.thresholds: Thresholds = (
+            dict(bundle.thresholds) if thresholds is None else check_thresholds(thresholds, bundle.labels)
+        )
 
     @classmethod
     def load(
         cls, bundle_path: str | Path, *, int8: bool = False, providers: Sequence[str] | None = None,
-        max_pixels: int | None = DEFAULT_MAX_PIXELS,
+        max_pixels: int | None = DEFAULT_MAX_PIXELS, thresholds: Mapping[str, float] | None = None,
     ) -> "Predictor":
         """Load a bundle. int8: use model.int8.onnx; providers: ONNX Runtime providers in order;
-        max_pixels: images with more pixels are refused from their header (None: no limit)."""
+        max_pixels: images with more pixels are refused from their header (None: no limit);
+        thresholds: {class name: threshold} replacing the bundle's thresholds.json ({}: none)."""
         bundle = read_bundle(bundle_path)
         wanted = list(providers) if providers is not None else default_providers()
         available = ort.get_available_providers()
@@ -98,8 +113,14 @@ class Predictor:
                 f"execution provider(s) {unknown or wanted} not available in this onnxruntime; "
                 f"choose from {available} (or leave providers unset)."
             )
+        # Checked before the session is built: a wrong class name fails fast.
+        checked = None if thresholds is None else check_thresholds(thresholds, bundle.labels)
         session = ort.InferenceSession(bundle.model_bytes(int8), _session_options(), providers=wanted)
-        return cls(bundle, session, int8, max_pixels)
+        return cls(bundle, session, int8, max_pixels, checked)
+
+    def with_thresholds(self, thresholds: Mapping[str, float] | None) -> "Predictor":
+        """The same model (sharing its ONNX Runtime session) with other thresholds; None: the bundle's."""
+        return Predictor(self.bundle, self.session, self.int8, self.max_pixels, thresholds)
 
     @property
     def labels(self) -> list[str]:
@@ -147,7 +168,9 @@ class Predictor:
         for row in probs:
             order = np.argsort(-row, kind="stable")[:k]
             ranked = [(self.labels[i], float(row[i])) for i in order]
-            out.append(Prediction(ranked[0][0], ranked[0][1], ranked, row))
+            label, confidence = ranked[0]
+            threshold = self.thresholds.get(label)
+            out.append(Prediction(label, confidence, ranked, row, is_uncertain(confidence, threshold), threshold))
         return out
 
     def predict(self, images: Sequence[ImageSource], top_k: int = 5) -> list[Prediction]:

@@ -14,6 +14,7 @@ _MAX_SIDE = 1024
 _BAND_COLOUR = (24, 28, 36)
 _TEXT_COLOUR = (255, 255, 255)
 _MUTED_COLOUR = (170, 178, 190)
+_UNCERTAIN_COLOUR = (255, 196, 87)
 
 
 def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
@@ -71,7 +72,13 @@ def render_result_image(image: Image.Image, prediction: Prediction) -> Image.Ima
     draw.text((pad, h + pad), label, font=title_font, fill=_TEXT_COLOUR)
     draw.text((w - pad - percent_width, h + pad), percent, font=title_font, fill=_TEXT_COLOUR)
     runners = "  ".join(f"{name} {prob * 100:.1f}%" for name, prob in prediction.top_k[1:3])
+    notes = []
+    if prediction.uncertain:  # said first: the reader must not take the label at face value
+        notes.append(f"uncertain (below {prediction.threshold * 100:.1f}%)")
     if runners:
-        line = _fit_text(draw, "next: " + runners, small_font, w - pad * 2)
-        draw.text((pad, h + pad * 2 + title_size), line, font=small_font, fill=_MUTED_COLOUR)
+        notes.append("next: " + runners)
+    if notes:
+        line = _fit_text(draw, "  ·  ".join(notes), small_font, w - pad * 2)
+        colour = _UNCERTAIN_COLOUR if prediction.uncertain else _MUTED_COLOUR
+        draw.text((pad, h + pad * 2 + title_size), line, font=small_font, fill=colour)
     return canvas

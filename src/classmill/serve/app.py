@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 from fastapi import FastAPI
 
@@ -12,7 +12,7 @@ from classmill import __version__
 from classmill.infer import Predictor
 from classmill.serve.limits import BodySizeLimit
 from classmill.serve.problems import install_problem_handlers
-from classmill.serve.routes import info_router, pages_router, prediction_router
+from classmill.serve.routes import info_router, pages_router, prediction_router, upload_router
 from classmill.serve.settings import MIB, ServeSettings, load_settings
 from classmill.serve.state import STATE_ATTRIBUTE, ServeState
 
@@ -37,15 +37,18 @@ def create_app(
     settings: ServeSettings | None = None,
     int8: bool = False,
     providers: Sequence[str] | None = None,
+    thresholds: Mapping[str, float] | None = None,
     **limits,
 ) -> FastAPI:
     """Build the service for one bundle.
 
     settings: the limits (default: ServeSettings() from CLASSMILL_SERVE_* environment variables);
+    thresholds: {class name: threshold} to serve with (default: the bundle's thresholds.json; {}: none);
     limits: ServeSettings fields overriding them (max_upload_mb=..., batch_window_ms=..., ...).
     """
     settings = load_settings(settings, **limits)
-    predictor = Predictor.load(bundle_path, int8=int8, providers=providers, max_pixels=settings.max_pixels)
+    predictor = Predictor.load(bundle_path, int8=int8, providers=providers, max_pixels=settings.max_pixels,
+                               thresholds=thresholds)
     state = ServeState(settings)
     state.batcher_for(predictor)
     title = str(predictor.metadata.get("name") or Path(bundle_path).stem)
@@ -68,6 +71,7 @@ def create_app(
     install_problem_handlers(app)
     app.add_middleware(BodySizeLimit, limit_for=body_limit_for(settings))
     app.include_router(pages_router)
+    app.include_router(upload_router)
     app.include_router(info_router)
     app.include_router(prediction_router)
     return app

@@ -1,6 +1,7 @@
 """The prediction routes' dependencies. The standalone service reads them from app.state; a host
 that mounts the routes for other models overrides `get_predictor` (e.g. one chosen by a path
-parameter) and sets app.state.classmill_serve to a ServeState."""
+parameter; `predictor.with_thresholds(...)` serves a model version with its own thresholds without
+rewriting its bundle) and sets app.state.classmill_serve to a ServeState."""
 
 from __future__ import annotations
 

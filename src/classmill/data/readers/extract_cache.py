@@ -11,7 +11,6 @@ processes believe they hold the same lock.
 from __future__ import annotations
 
 import errno
-import fcntl
 import hashlib
 import json
 import os
@@ -23,6 +22,11 @@ from typing import Callable
 import platformdirs
 
 from classmill.errors import UserError
+
+try:
+    import fcntl
+except ImportError:  # Windows: the offline SDK's runtime imports this package but never unpacks dataset zips
+    fcntl = None
 
 CACHE_DIR_ENV = "CLASSMILL_CACHE_DIR"
 CACHE_BUDGET_ENV = "CLASSMILL_CACHE_MAX_GB"
@@ -77,6 +81,9 @@ def is_complete(dest: Path) -> bool:
 
 def use_or_extract(dest: Path, extract: Callable[[Path], None]) -> None:
     """Make `dest` a complete extraction (calling `extract(dest)` if no process has) and hold it in use."""
+    if fcntl is None:
+        raise UserError("unpacking a dataset zip into the cache needs file locks (Linux or macOS); "
+                        "here, unzip it and give the folder instead.")
     if str(dest) in _IN_USE and is_complete(dest):
         _touch(dest)
         return

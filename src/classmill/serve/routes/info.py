@@ -21,11 +21,12 @@ async def health(predictor: PredictorDep, batcher: BatcherDep) -> dict:
     }
 
 
-@router.get("/model", summary="Bundle metadata, class labels (index = class id) and preprocessing")
+@router.get("/model", summary="Bundle metadata, class labels (index = class id), preprocessing and thresholds")
 async def model(predictor: PredictorDep) -> dict:
     return {
         "metadata": predictor.metadata,
         "labels": predictor.labels,
         "preprocess": predictor.spec.to_dict(),
         "int8": predictor.int8,
+        "thresholds": predictor.thresholds,  # class -> threshold in force; answers below it are "uncertain"
     }

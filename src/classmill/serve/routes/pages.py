@@ -1,8 +1,7 @@
-"""The standalone service's pages: the upload page and an API reference that work offline."""
+"""The standalone service's pages: the front door and an API reference that work offline
+(the upload page is classmill.serve.routes.upload)."""
 
 from __future__ import annotations
-
-from importlib.resources import files as package_files
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -15,11 +14,6 @@ router = APIRouter(include_in_schema=False)
 @router.get("/")
 async def root() -> RedirectResponse:
     return RedirectResponse("/upload")
-
-
-@router.get("/upload", response_class=HTMLResponse)
-async def upload_page() -> HTMLResponse:
-    return HTMLResponse(package_files("classmill.serve").joinpath("static/upload.html").read_text(encoding="utf-8"))
 
 
 @router.get("/docs", response_class=HTMLResponse)

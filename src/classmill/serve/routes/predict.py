@@ -30,16 +30,18 @@ _IMAGE_ERRORS = {413: {"description": "file or request too large"}, 415: {"descr
                  422: {"description": "empty, damaged, or too many pixels"}}
 
 
-async def _classify(
+async def classify(
     uploads: list[UploadFile], predictor: Predictor, batcher: DynamicBatcher, pool: DecodePool,
     settings: ServeSettings, top_k: int, keep_images: bool,
 ) -> list[tuple[DecodedUpload, Prediction]]:
+    """Decode uploads in the shared pool, batch them with other requests, apply the predictor's thresholds."""
     decoded = await decode_uploads(uploads, predictor, pool, max_bytes=settings.max_file_bytes, keep_images=keep_images)
     rows = await asyncio.gather(*(batcher.submit(d.array) for d in decoded))
     return list(zip(decoded, predictor.to_predictions(np.stack(rows), top_k)))
 
 
-def _sent_images(files: list[UploadFile] | None, file: list[UploadFile] | None, limit: int) -> list[UploadFile]:
+def sent_images(files: list[UploadFile] | None, file: list[UploadFile] | None, limit: int) -> list[UploadFile]:
+    """The images of the 'files' and 'file' fields together; a problem when there are none or too many."""
     uploads = [*(files or []), *(file or [])]
     if not uploads:
         raise ApiProblem(422, "invalid_request", "no image in the request: send it in the multipart field 'files'.",
@@ -51,7 +53,16 @@ def _sent_images(files: list[UploadFile] | None, file: list[UploadFile] | None, 
     return uploads
 
 
+_PREDICT_DESCRIPTION = (
+    "One answer per image, in order: the most likely `label`, its `confidence` and the `top_k` list. "
+    "A class may have a confidence threshold (the model's thresholds.json, or the one this service was "
+    "started with; see /model): an answer below its label's threshold comes with `uncertain: true` and the "
+    "`threshold`; the label and top-k list are unchanged."
+)
+
+
 @router.post("/predict", summary="Classify one or more images (multipart field 'files'; 'file' works too)",
+             description=_PREDICT_DESCRIPTION,
              response_model=list[PredictionOut], response_model_exclude_none=True, responses=_IMAGE_ERRORS)
 async def predict(
     predictor: PredictorDep, batcher: BatcherDep, pool: DecodePoolDep, settings: SettingsDep,
@@ -60,8 +71,8 @@ async def predict(
     top_k: TopK = 5,
     render: Annotated[bool, Query(description="also return the result picture as a PNG data URL")] = False,
 ) -> list[dict]:
-    uploads = _sent_images(files, file, settings.max_batch_files)
-    results = await _classify(uploads, predictor, batcher, pool, settings, top_k, keep_images=render)
+    uploads = sent_images(files, file, settings.max_batch_files)
+    results = await classify(uploads, predictor, batcher, pool, settings, top_k, keep_images=render)
     out = []
     for decoded, prediction in results:
         item = {"filename": decoded.name, **prediction.to_dict()}
@@ -77,7 +88,7 @@ async def predict_image(
     predictor: PredictorDep, batcher: BatcherDep, pool: DecodePoolDep, settings: SettingsDep,
     file: Annotated[UploadFile, File(description="one image")],
 ) -> Response:
-    [(decoded, prediction)] = await _classify([file], predictor, batcher, pool, settings, 5, keep_images=True)
+    [(decoded, prediction)] = await classify([file], predictor, batcher, pool, settings, 5, keep_images=True)
     png = await run_in_threadpool(png_bytes, decoded.image, prediction)
     return Response(png, media_type="image/png")
 
