@@ -11,6 +11,8 @@ from __future__ import annotations
 import io
 import json
 import os
+import subprocess
+import sys
 import tarfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -370,23 +372,30 @@ def test_every_table_can_travel_and_self_references_are_set_last():
 def test_the_cli_backs_up_and_restores_a_workspace(tmp_path, monkeypatch):
     for name in [k for k in os.environ if k.startswith("CLASSMILL_")]:
         monkeypatch.delenv(name)
-    runner = CliRunner()
     source = tmp_path / "ws"
-    created = runner.invoke(cli_app, ["server", "create-admin", "--workspace", str(source), "--username", "boss",
-                                      "--password", "boss-password"])
+    created = CliRunner().invoke(cli_app, ["server", "create-admin", "--workspace", str(source), "--username", "boss",
+                                           "--password", "boss-password"])
     assert created.exit_code == 0, created.output
-    backup = tmp_path / "b.tar"
-    made = runner.invoke(cli_app, ["server", "backup", str(backup), "--workspace", str(source)])
-    assert made.exit_code == 0, made.output
-    assert f"backup written to {backup}: 1 rows" in made.output
-    again = runner.invoke(cli_app, ["server", "backup", str(backup), "--workspace", str(source)])
-    assert isinstance(again.exception, UserError) and "exists already" in str(again.exception)
-    inside = runner.invoke(cli_app, ["server", "backup", str(source / "b.tar"), "--workspace", str(source)])
-    assert isinstance(inside.exception, UserError) and "inside the workspace" in str(inside.exception)
 
-    restored = runner.invoke(cli_app, ["server", "restore", str(backup), "--workspace", str(tmp_path / "new")])
-    assert restored.exit_code == 0, restored.output
-    assert "restored 1 rows" in restored.output
+    def classmill(*args: str) -> subprocess.CompletedProcess:
+        # A process of its own: what it needs must be imported by the command, not by this test run.
+        return subprocess.run([sys.executable, "-m", "classmill", "server", *args], capture_output=True, text=True,
+                              env=dict(os.environ), timeout=120)
+
+    backup = tmp_path / "b.tar"
+    made = classmill("backup", str(backup), "--workspace", str(source))
+    assert made.returncode == 0, made.stderr
+    assert f"backup written to {backup}: 1 rows" in made.stdout
+    again = classmill("backup", str(backup), "--workspace", str(source))
+    assert again.returncode == 2 and "exists already" in again.stderr
+    inside = classmill("backup", str(source / "b.tar"), "--workspace", str(source))
+    assert inside.returncode == 2 and "inside the workspace" in inside.stderr
+
+    restored = classmill("restore", str(backup), "--workspace", str(tmp_path / "new"))
+    assert restored.returncode == 0, restored.stderr
+    assert "restored 1 rows" in restored.stdout
+    twice = classmill("restore", str(backup), "--workspace", str(tmp_path / "new"))
+    assert twice.returncode == 2 and "holds data already" in twice.stderr and "Traceback" not in twice.stderr
     with TestClient(create_app(Settings(workspace=tmp_path / "new"))) as client:
         login = client.post("/api/v1/auth/login", json={"username": "boss", "password": "boss-password"})
         assert login.status_code == 200 and login.json()["user"]["role"] == "admin"

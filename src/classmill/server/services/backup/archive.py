@@ -20,11 +20,14 @@ import os
 import tarfile
 import tempfile
 import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, Callable, Iterator
 
 from classmill.errors import UserError
+from classmill.server.services.backup.tables import TablePlan
+from classmill.server.services.backup.values import bind_type
 
 FORMAT = "classmill-backup"
 FORMAT_VERSION = 1
@@ -176,9 +179,11 @@ def verify_backup(path: Path, advance: Callable[[int], None],
                 raise BackupDamaged(f"the checksum list of {path} does not match its manifest; use another backup.")
             computed.seek(0)
             _compare_checksums(tar.extractfile(sums), computed)
-    except (tarfile.TarError, EOFError, gzip.BadGzipFile, OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        if isinstance(exc, FileNotFoundError):
-            raise UserError(f"no backup at {path}. Give the path of a file `classmill server backup` wrote.") from exc
+    except FileNotFoundError as exc:
+        raise UserError(f"no backup at {path}. Give the path of a file `classmill server backup` wrote.") from exc
+    except (IsADirectoryError, PermissionError) as exc:
+        raise UserError(f"cannot read the backup {path}: {exc.strerror}. Give a backup file you may read.") from exc
+    except (tarfile.TarError, EOFError, gzip.BadGzipFile, zlib.error, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BackupDamaged(f"{path} is not a readable classmill backup ({exc}). Use another backup.") from exc
     _check_tables(manifest, tables)
     return VerifiedBackup(manifest, [name for name, _ in tables], files)
@@ -226,7 +231,11 @@ def _parse_manifest(data: bytes) -> dict:
 
 def _check_tables(manifest: dict, tables: list[tuple[str, int]]) -> None:
     try:
-        planned = [(table_member(i, t["name"]), int(t["rows"])) for i, t in enumerate(manifest["database"]["tables"])]
+        plans = [TablePlan.from_dict(t) for t in manifest["database"]["tables"]]
+        for plan in plans:
+            for _, kind in plan.columns:
+                bind_type(kind)
+        planned = [(table_member(i, plan.name), plan.rows) for i, plan in enumerate(plans)]
     except (KeyError, TypeError, ValueError) as exc:
         raise BackupDamaged(f"the backup's manifest is incomplete ({exc!r}). Use another backup.") from exc
     if planned != tables:

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from classmill import __version__, atomic
 from classmill.errors import ConfigError, UserError
 from classmill.progress import PhaseProgress, ProgressCallback
+from classmill.server.db import models  # noqa: F401 - registers every table on Base.metadata
 from classmill.server.db.base import Base, utc_now
 from classmill.server.db.datasets import StoredImage
 from classmill.server.db.migrate import head_revision

@@ -117,10 +117,12 @@ def _empty_database_revision(url: str) -> str | None:
     finally:
         engine.dispose()
     if table is not None:
+        fix = ("Restore into a new workspace folder (--workspace), or move this one away first."
+               if database_file is not None else
+               "Point CLASSMILL_DATABASE_URL at a new, empty database (CREATE DATABASE ...), or unset it for a "
+               "SQLite file in the new workspace.")
         raise TargetNotEmpty(f"the database {engine.url.render_as_string(hide_password=True)} holds data already "
-                             f"(table {table} has rows); a restore never overwrites data. Point "
-                             "CLASSMILL_DATABASE_URL at a new, empty database (PostgreSQL: CREATE DATABASE ...), "
-                             "or leave it unset for a SQLite file in the new workspace.")
+                             f"(table {table} has rows); a restore never overwrites data. {fix}")
     return revision
 
 
