@@ -58,7 +58,7 @@ def restore_backup(settings: Settings, backup: Path, on_progress: ProgressCallba
     url = settings.resolved_database_url
     files = WorkspaceFiles(StoreLayout(settings.workspace), sqlite_file(url))
     _refuse_workspace_with_data(files)
-    target_revision = _empty_database_revision(url)
+    target_revision = _empty_database_revision(url, own_file=settings.database_url is None)
     verify = PhaseProgress("verify", _size(backup), on_progress, unit="bytes")
     verified = verify_backup(backup, verify.advance, check_name=lambda name: _check_target(files, name))
     verify.finish()
@@ -100,8 +100,11 @@ def _refuse_workspace_with_data(files: WorkspaceFiles) -> None:
                              "away first.")
 
 
-def _empty_database_revision(url: str) -> str | None:
-    """The target database's schema revision (None: no schema); TargetNotEmpty when a table holds rows."""
+def _empty_database_revision(url: str, *, own_file: bool) -> str | None:
+    """The target database's schema revision (None: no schema); TargetNotEmpty when a table holds rows.
+
+    own_file: the database is the workspace's own SQLite file (CLASSMILL_DATABASE_URL unset).
+    """
     database_file = sqlite_file(url)
     if database_file is not None and not database_file.exists():
         return None  # not created before the backup is verified
@@ -118,7 +121,7 @@ def _empty_database_revision(url: str) -> str | None:
         engine.dispose()
     if table is not None:
         fix = ("Restore into a new workspace folder (--workspace), or move this one away first."
-               if database_file is not None else
+               if own_file else
                "Point CLASSMILL_DATABASE_URL at a new, empty database (CREATE DATABASE ...), or unset it for a "
                "SQLite file in the new workspace.")
         raise TargetNotEmpty(f"the database {engine.url.render_as_string(hide_password=True)} holds data already "
