@@ -18,6 +18,7 @@ import re-puts the file, and the next collection removes the row.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,7 @@ from classmill.server.store.thumbnails import make_thumbnail, thumbnail_path
 STORE_LOCK = "classmill.store"
 _FORMAT_SUFFIX = {"JPEG": ".jpg", "PNG": ".png", "BMP": ".bmp", "TIFF": ".tif", "WEBP": ".webp", "GIF": ".gif"}
 _CHUNK = 500  # hashes per IN (...) query
+_COLLECTING = threading.Lock()
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +95,9 @@ def ensure_stored(session: Session, layout: StoreLayout, images: list[ImageFile]
 def collect_garbage(session: Session, layout: StoreLayout) -> int:
     """Delete every stored image no version refers to: files (also those without a row, left by a
     crashed import) and rows. Returns how many files went (0 when skipped: a backup is copying)."""
-    with collection_allowed(layout.root) as allowed:
+    # One collection at a time in this process first, so the flock below is refused only by a backup
+    # (two flocks of one process conflict like two processes'), never by a concurrent collection.
+    with _COLLECTING, collection_allowed(layout.root) as allowed:
         if not allowed:
             log.info("garbage collection skipped: a backup is copying the store; the next collection runs it")
             return 0
