@@ -137,7 +137,6 @@ def checked_name(member: tarfile.TarInfo) -> str:
 @dataclass
 class VerifiedBackup:
     manifest: dict
-    table_members: list[str]  # in insertion order
     file_count: int
 
 
@@ -186,7 +185,7 @@ def verify_backup(path: Path, advance: Callable[[int], None],
     except (tarfile.TarError, EOFError, gzip.BadGzipFile, zlib.error, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BackupDamaged(f"{path} is not a readable classmill backup ({exc}). Use another backup.") from exc
     _check_tables(manifest, tables)
-    return VerifiedBackup(manifest, [name for name, _ in tables], files)
+    return VerifiedBackup(manifest, files)
 
 
 def _count_lines(reader: _HashingReader) -> int:
