@@ -15,6 +15,11 @@ PHASE_TITLES = {
     "int8_check": "INT8 accuracy check",
     "evaluate": "evaluating",
     "predict": "predicting",
+    "backup_rows": "backing up rows",
+    "backup_files": "backing up files",
+    "verify": "verifying the backup",
+    "restore_rows": "restoring rows",
+    "restore_files": "restoring files",
 }
 
 

@@ -1,4 +1,4 @@
-"""`classmill server`: the platform server (accounts and REST API), plus `migrate` and `create-admin`.
+"""`classmill server`: the platform server (accounts and REST API), plus `migrate`, `create-admin`, `backup`, `restore`.
 
 The server's own modules are imported inside the commands so `classmill --help` stays instant.
 """
@@ -11,7 +11,7 @@ import typer
 
 server_app = typer.Typer(
     no_args_is_help=False,
-    help="The classmill platform server: start it, migrate its database, create an admin.",
+    help="The classmill platform server: start it, migrate its database, create an admin, back it up and restore it.",
 )
 
 SHUTDOWN_GRACE_S = 10
@@ -94,6 +94,45 @@ def create_admin(
         user = users.create_user(session, state.passwords, username, password, Role.admin)
     state.engine.dispose()
     typer.echo(f"admin {user.username!r} created; log in at {_url(settings.host, settings.port)}")
+
+
+@server_app.command("backup")
+def backup(
+    out: Path = typer.Argument(..., help="The backup file to write: a new .tar, outside the workspace (another disk is best)."),
+    workspace: Path = typer.Option(None, "--workspace", help=_WORKSPACE_HELP),
+) -> None:
+    """Back up the whole server (database, images, runs, the session secret) into one tar; safe while it runs."""
+    from classmill.commands.progress_display import PhaseBars
+    from classmill.server.services.backup import create_backup
+
+    settings = _settings(workspace=workspace)
+    with PhaseBars() as bars:
+        summary = create_backup(settings, out, bars)
+    typer.echo(f"backup written to {summary.path}: {sum(summary.rows.values())} rows in {len(summary.rows)} "
+               f"tables (schema {summary.revision}), {summary.files} files ({summary.bytes / 1024**2:.1f} MiB).")
+    if summary.missing_count:
+        typer.secho(f"warning: {summary.missing_count} file(s) were not there to copy, e.g. "
+                    f"{', '.join(summary.missing[:3])}. The store had lost them before the backup; the restored "
+                    "server will miss them too.", fg="yellow", err=True)
+
+
+@server_app.command("restore")
+def restore(
+    backup_file: Path = typer.Argument(..., metavar="BACKUP", help="A file `classmill server backup` wrote."),
+    workspace: Path = typer.Option(None, "--workspace", help="The new workspace to restore into (env CLASSMILL_WORKSPACE); "
+                                   "it and the database (CLASSMILL_DATABASE_URL) must hold no data."),
+) -> None:
+    """Restore a backup into a new workspace and an empty database, SQLite or PostgreSQL; it never overwrites data."""
+    from classmill.commands.progress_display import PhaseBars
+    from classmill.server.services.backup import restore_backup
+
+    settings = _settings(workspace=workspace)
+    with PhaseBars() as bars:
+        summary = restore_backup(settings, backup_file, bars)
+    typer.echo(f"restored {sum(summary.rows.values())} rows and {summary.files} files "
+               f"({summary.bytes / 1024**2:.1f} MiB) into {settings.workspace} ({_shown_url(settings)}).")
+    typer.echo(f"start it with `classmill server --workspace {settings.workspace}`; the backup's accounts, "
+               "passwords and API tokens work as before.")
 
 
 def _migrate(settings) -> bool:

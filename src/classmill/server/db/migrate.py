@@ -8,6 +8,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.script.revision import RevisionError
+from alembic.util import CommandError
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
@@ -41,7 +43,24 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
-def head_revision() -> str:
+def _scripts() -> ScriptDirectory:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    return ScriptDirectory.from_config(config).get_current_head()
+    return ScriptDirectory.from_config(config)
+
+
+def head_revision() -> str:
+    return _scripts().get_current_head()
+
+
+def revision_lineage(revision: str) -> list[str] | None:
+    """`revision` and every revision before it, newest first; None when this classmill does not know it."""
+    try:
+        return [script.revision for script in _scripts().iterate_revisions(revision, "base")]
+    except (RevisionError, CommandError):
+        return None
+
+
+def upgrade_to(engine: Engine, revision: str) -> None:
+    """Bring the schema to `revision` exactly (a restore loads rows made at that revision)."""
+    command.upgrade(alembic_config(engine), revision)

@@ -9,6 +9,8 @@ advisory lock STORE_LOCK on PostgreSQL):
 - garbage collection deletes every file and row no version refers to inside one such transaction,
   so it can never run between that re-check and the commit (a file an import stored a moment ago
   may go, and is put back by that import's commit).
+While a backup copies the store, collection is skipped (store/collection_lock.py): the backup's
+database snapshot may refer to files a later deletion made garbage.
 A crash inside collection can leave a row whose file is gone; no version refers to it, the next
 import re-puts the file, and the next collection removes the row.
 """
@@ -16,6 +18,7 @@ import re-puts the file, and the next collection removes the row.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,12 +29,14 @@ from sqlalchemy.orm import Session
 from classmill.server.db.datasets import StoredImage, VersionImage
 from classmill.server.db.session import writing
 from classmill.server.errors import NotFound
+from classmill.server.store.collection_lock import collection_allowed
 from classmill.server.store.layout import StoreLayout
 from classmill.server.store.thumbnails import make_thumbnail, thumbnail_path
 
 STORE_LOCK = "classmill.store"
 _FORMAT_SUFFIX = {"JPEG": ".jpg", "PNG": ".png", "BMP": ".bmp", "TIFF": ".tif", "WEBP": ".webp", "GIF": ".gif"}
 _CHUNK = 500  # hashes per IN (...) query
+_COLLECTING = threading.Lock()
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +94,17 @@ def ensure_stored(session: Session, layout: StoreLayout, images: list[ImageFile]
 
 def collect_garbage(session: Session, layout: StoreLayout) -> int:
     """Delete every stored image no version refers to: files (also those without a row, left by a
-    crashed import) and rows. Returns how many files went."""
+    crashed import) and rows. Returns how many files went (0 when skipped: a backup is copying)."""
+    # One collection at a time in this process first, so the flock below is refused only by a backup
+    # (two flocks of one process conflict like two processes'), never by a concurrent collection.
+    with _COLLECTING, collection_allowed(layout.root) as allowed:
+        if not allowed:
+            log.info("garbage collection skipped: a backup is copying the store; the next collection runs it")
+            return 0
+        return _collect(session, layout)
+
+
+def _collect(session: Session, layout: StoreLayout) -> int:
     blobs = layout.blobs
     removed = 0
     with writing(session, lock_name=STORE_LOCK):

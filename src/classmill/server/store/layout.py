@@ -14,11 +14,16 @@ class StoreLayout:
 
     @property
     def images(self) -> Path:
-        return self.workspace / "store" / "images"
+        return self.root / "images"
 
     @property
     def thumbnails(self) -> Path:
-        return self.workspace / "store" / "thumbnails"
+        return self.root / "thumbnails"
+
+    @property
+    def root(self) -> Path:
+        """The store's own folder: images, thumbnails and the collection lock (store/collection_lock.py)."""
+        return self.workspace / "store"
 
     @property
     def staging(self) -> Path:
