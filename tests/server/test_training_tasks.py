@@ -205,3 +205,21 @@ def test_tasks_queue_for_the_one_training_slot_and_a_paused_task_frees_it(world)
     assert wait_for(lambda: state(first["id"])["state"] == "stopped", 60)
     assert_problem(world.alice.post(f"/api/v1/tasks/{first['id']}/extend", json={"epochs": 2}), 409,
                    "task_not_finished")
+
+
+def test_a_deletion_during_a_backup_leaves_its_files_to_the_next_sweep(world, settings):
+    from classmill.server.services.housekeeping import remove_orphan_files
+    from classmill.server.store.collection_lock import collection_paused
+
+    project, version = _project(world, {"a": 20, "b": 20})
+    task_id = world.alice.post(f"/api/v1/projects/{project}/tasks", json={
+        "name": "t", "dataset_version": version, "preset": "fast", "options": {**TINY, "epochs": 0}}).json()["id"]
+    [model] = _wait_task(world.alice, task_id)["model_versions"]
+    folders = list((settings.workspace / "models").iterdir())
+    with collection_paused(world.store.root):  # a backup is copying
+        assert world.alice.delete(f"/api/v1/models/{model['id']}").status_code == 204
+        assert world.alice.delete(f"/api/v1/tasks/{task_id}").status_code == 204
+        assert all(folder.exists() for folder in folders) and (settings.workspace / "runs" / f"task-{task_id}").exists()
+        assert remove_orphan_files(world.db, settings.workspace) == {"model_folders": 0, "task_data": 0, "runs": 0}
+    assert remove_orphan_files(world.db, settings.workspace) == {"model_folders": 1, "task_data": 1, "runs": 1}
+    assert not any(folder.exists() for folder in folders)

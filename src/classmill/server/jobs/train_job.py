@@ -45,6 +45,12 @@ def run_events_file(workspace: Path, params: dict) -> Path | None:
         return None  # a name that leaves the runs folder: the job itself fails on it, nothing to read
 
 
+def in_workspace(workspace: Path, options: dict) -> dict:
+    """Options with the file paths a task names relative to the workspace (its data CSV, the store) made absolute."""
+    return {key: (str(Path(workspace) / value) if key in ("data", "data_root") and value
+                  and not Path(value).is_absolute() else value) for key, value in options.items()}
+
+
 def has_checkpoint(workspace: Path, kind: str, params: dict) -> bool:
     """Whether an ended job of `kind` can continue from a checkpoint rather than from the start."""
     if kind != TRAIN_KIND:
@@ -76,7 +82,7 @@ def run_train(workspace: Path, params: dict, callback: Callable[[dict], None],
         else:
             return "succeeded", finished_summary(run, params["run"])
     else:
-        config = resolve_config(params.get("preset") or "balanced", **params.get("options", {}))
+        config = resolve_config(params.get("preset") or "balanced", **in_workspace(workspace, params.get("options", {})))
         folder.parent.mkdir(parents=True, exist_ok=True)
         result = train(config, folder, **hooks)
     summary = {"run_status": result.status, "run": params["run"], "epochs_completed": result.epochs_completed,

@@ -5,6 +5,9 @@ CSV before its task; a task's run folder and a version's folder are deleted afte
 crash in between leaves files without a row — never the reverse — and this sweep removes them,
 sparing the folder of an attempt that may still be writing it (a queued or running job's current
 attempt).
+
+A backup copies these folders after its database snapshot (services/backup); while it holds the
+collection lock, deletions leave their files to the next sweep rather than pull files from under it.
 """
 
 from __future__ import annotations
@@ -22,14 +25,33 @@ from classmill.server.db.training import ModelVersion, Task
 from classmill.server.jobs.model_build import MODELS_FOLDER, model_folder_name
 from classmill.server.jobs.train_job import RUNS_FOLDER
 from classmill.server.services.task_data import TASK_DATA_FOLDER
+from classmill.server.store.collection_lock import collection_allowed
+from classmill.server.store.layout import StoreLayout
 
 log = logging.getLogger(__name__)
 _TASK_RUN = re.compile(r"task-(\d+)")
 
 
+def remove_after_rows(workspace: Path, paths: list[Path]) -> bool:
+    """Delete the files of rows just deleted; False (files left to the next sweep) while a backup copies."""
+    with collection_allowed(StoreLayout(Path(workspace)).root) as allowed:
+        if allowed:
+            for path in paths:
+                _remove(path)
+        return allowed
+
+
 def remove_orphan_files(session: Session, workspace: Path) -> dict[str, int]:
     """Delete model folders, task data and task run folders that no row names; returns counts per kind."""
     workspace = Path(workspace)
+    with collection_allowed(StoreLayout(workspace).root) as allowed:
+        if not allowed:
+            log.info("a backup is copying the workspace: files no row names are left to the next start")
+            return {"model_folders": 0, "task_data": 0, "runs": 0}
+        return _remove_orphans(session, workspace)
+
+
+def _remove_orphans(session: Session, workspace: Path) -> dict[str, int]:
     active = session.execute(select(Job.id, Job.attempt).where(Job.state.in_(("queued", "running")))).all()
     keep_models = {Path(folder).name for folder in session.scalars(select(ModelVersion.folder))}
     keep_models |= {model_folder_name(job_id, attempt) for job_id, attempt in active}
@@ -57,6 +79,8 @@ def _children(folder: Path) -> list[Path]:
 
 
 def _remove(path: Path) -> int:
+    if not path.exists():
+        return 0
     if path.is_dir():
         shutil.rmtree(path, ignore_errors=True)
     else:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import re
-import shutil
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -24,6 +23,7 @@ from classmill.server.db.training import ModelVersion, Task
 from classmill.server.errors import Conflict, Invalid, NotFound
 from classmill.server.jobs.model_build import BUNDLE_NAME, BuiltModel
 from classmill.server.services.access import get_accessible
+from classmill.server.services.housekeeping import remove_after_rows
 from classmill.server.services.paging import PageOf, PageRequest, fetch_page
 
 
@@ -124,7 +124,7 @@ def delete_model_version(session: Session, user: User, version_id: int, workspac
         for child in session.scalars(select(ModelVersion).where(ModelVersion.parent_id == version_id)):
             child.parent_id = None
         session.delete(version)
-    shutil.rmtree(Path(workspace) / folder, ignore_errors=True)
+    remove_after_rows(workspace, [Path(workspace) / folder])
 
 
 # Only these files of a version's folder are served, and only by these names: a request's path

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from classmill.server.jobs.executor import Executor
 from classmill.server.jobs.train_job import TRAIN_KIND, run_folder
 from classmill.server.services import jobs
 from classmill.server.services.access import get_accessible
+from classmill.server.services.housekeeping import remove_after_rows
 from classmill.server.services.paging import PageOf, PageRequest, fetch_page
 from classmill.server.services.projects import clean_name
 from classmill.server.services.task_data import TASK_DATA_FOLDER, class_counts, split_counts, write_task_data
@@ -115,8 +115,10 @@ def create_task(session: Session, executor: Executor, store: StoreLayout, user: 
             session.add(task)
             session.flush()
             job.params = {"run": f"task-{task.id}", "task_id": task.id, "preset": request.preset,
-                          "options": {**options, "select_metric": request.select_metric, "data": str(csv_path),
-                                      "data_root": str(store.images)},
+                          # relative to the workspace, so a restored workspace elsewhere still names them
+                          "options": {**options, "select_metric": request.select_metric,
+                                      "data": csv_path.relative_to(workspace).as_posix(),
+                                      "data_root": store.images.relative_to(workspace).as_posix()},
                           "splits": ["val", "test"] if has_test else ["val"]}
     except BaseException:
         csv_path.unlink(missing_ok=True)
@@ -227,7 +229,8 @@ def delete_task(session: Session, user: User, task_id: int, workspace: Path) -> 
         session.delete(job)
     # The files go after the rows: a crash in between leaves files no row names (housekeeping's), never a
     # row naming missing files.
-    shutil.rmtree(run_folder(workspace, params), ignore_errors=True)
+    files = [run_folder(workspace, params)]
     data = params.get("options", {}).get("data")
-    if data and Path(data).parent == workspace / TASK_DATA_FOLDER:
-        Path(data).unlink(missing_ok=True)
+    if data and Path(data).parent == Path(TASK_DATA_FOLDER):
+        files.append(workspace / data)
+    remove_after_rows(workspace, files)
