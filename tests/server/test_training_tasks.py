@@ -223,3 +223,28 @@ def test_a_deletion_during_a_backup_leaves_its_files_to_the_next_sweep(world, se
         assert remove_orphan_files(world.db, settings.workspace) == {"model_folders": 0, "task_data": 0, "runs": 0}
     assert remove_orphan_files(world.db, settings.workspace) == {"model_folders": 1, "task_data": 1, "runs": 1}
     assert not any(folder.exists() for folder in folders)
+
+
+def test_the_sdk_download_carries_the_versions_thresholds(world, settings, tmp_path):
+    import io
+    import zipfile
+
+    from classmill.infer.bundle import read_bundle
+
+    project, version = _project(world, {"a": 20, "b": 20})
+    task_id = world.alice.post(f"/api/v1/projects/{project}/tasks", json={
+        "name": "t", "dataset_version": version, "preset": "fast", "options": {**TINY, "epochs": 0}}).json()["id"]
+    [model] = _wait_task(world.alice, task_id)["model_versions"]
+    world.alice.put(f"/api/v1/models/{model['id']}/thresholds", json={"thresholds": {"a": 0.7, "b": 0.25}})
+    got = world.alice.get(f"/api/v1/models/{model['id']}/sdk")
+    assert got.status_code == 200, got.text
+    assert 'filename="project-' in got.headers["content-disposition"]
+    archive = zipfile.ZipFile(io.BytesIO(got.content))
+    names = archive.namelist()
+    top = f"project-{project}-model-v1-sdk"
+    assert f"{top}/README.md" in names and any(n.endswith(".whl") for n in names)
+    bundle = tmp_path / "model.cmb"
+    bundle.write_bytes(archive.read(f"{top}/bundle/model.cmb"))
+    assert read_bundle(bundle).thresholds == {"a": 0.7, "b": 0.25}
+    assert not list(world.store.scratch.glob("*")), "the temp SDK zip is deleted once sent"
+    assert_problem(world.bob.get(f"/api/v1/models/{model['id']}/sdk"), 404, "model_not_found")

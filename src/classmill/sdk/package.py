@@ -36,17 +36,19 @@ def _folder_name(out_zip: Path) -> str:
     return _UNSAFE.sub("-", out_zip.stem).strip(".-") or "classmill-sdk"
 
 
-def build_sdk(bundle_path: str | Path, out_zip: str | Path, *, thresholds: Mapping[str, float] | None = None) -> SdkInfo:
+def build_sdk(bundle_path: str | Path, out_zip: str | Path, *, thresholds: Mapping[str, float] | None = None,
+              folder_name: str | None = None) -> SdkInfo:
     """Write the offline SDK for a bundle: bundle/model.cmb, the classmill-runtime wheel, README.md, run.sh/.bat.
 
     thresholds: {class name: threshold} written into the SDK's copy of the bundle (the version's
     thresholds on the platform); None keeps the bundle's own. The bundle is verified first, and
-    the zip is written atomically, inside one folder named after it.
+    the zip is written atomically, inside one folder named after it (or `folder_name`: a server
+    writing to a temp file names the folder after the download).
     """
     bundle_path, out_zip = Path(bundle_path), Path(out_zip)
     if out_zip.suffix.lower() != ".zip":
         raise UserError(f"{out_zip}: the SDK is a .zip; give a file name ending in .zip.")
-    folder = _folder_name(out_zip)
+    folder = _folder_name(Path(folder_name or out_zip.name))
     with tempfile.TemporaryDirectory(prefix="classmill-sdk-") as tmp:
         work = Path(tmp)
         bundle_copy = work / "model.cmb"

@@ -25,6 +25,7 @@ from classmill.server.jobs.model_build import BUNDLE_NAME, BuiltModel
 from classmill.server.services.access import get_accessible
 from classmill.server.services.housekeeping import remove_after_rows
 from classmill.server.services.paging import PageOf, PageRequest, fetch_page
+from classmill.server.store.layout import StoreLayout
 
 
 # ---- the job process's side ----
@@ -151,3 +152,19 @@ def report_json(session: Session, user: User, version_id: int, split: str, works
 
     path, _, _ = model_file(session, user, version_id, f"report/{split}/report.json", workspace)
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def sdk_zip(session: Session, user: User, version_id: int, store: StoreLayout) -> tuple[Path, str]:
+    """The offline SDK of a version with its deployed thresholds: (temp zip the caller deletes, download name)."""
+    from classmill.sdk import build_sdk
+    from classmill.server.services.version_export import new_export_path
+
+    version = get_model_version(session, user, version_id)
+    name = f"project-{version.project_id}-model-v{version.number}-sdk.zip"
+    path = new_export_path(store)
+    try:
+        build_sdk(bundle_path(store.workspace, version), path, thresholds=version.thresholds, folder_name=name)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path, name

@@ -38,15 +38,20 @@ def remove_stale_exports(store: StoreLayout) -> int:
     return removed
 
 
+def new_export_path(store: StoreLayout) -> Path:
+    """An empty temp .zip in the scratch folder, named so the next start removes it if this process dies."""
+    store.scratch.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f"{_EXPORT_PREFIX}{os.getpid()}-", suffix=".zip", dir=store.scratch)
+    os.close(fd)
+    return Path(name)
+
+
 def export_version(session: Session, user: User, dataset_id: int, number: int,
                    store: StoreLayout) -> tuple[Path, str]:
     """Write the zip of version `number`; returns (temp file the caller must delete, download name)."""
     dataset, version = get_version(session, user, dataset_id, number)
     rows = version_rows(session, version)
-    store.scratch.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f"{_EXPORT_PREFIX}{os.getpid()}-", suffix=".zip", dir=store.scratch)
-    os.close(fd)
-    path = Path(name)
+    path = new_export_path(store)
     try:
         _write_zip(path, rows, version.classes, store)
     except BaseException:

@@ -7,9 +7,10 @@ from typing import Literal
 from fastapi import APIRouter, Response, status
 from fastapi.responses import FileResponse
 
-from classmill.server.api.deps import CurrentUser, SessionDep, StateDep
+from classmill.server.api.deps import CurrentUser, SessionDep, StateDep, StoreDep
 from classmill.server.api.numbers import DbId
 from classmill.server.api.paging import Page, PageDep
+from classmill.server.api.temp_file_response import TempFileResponse
 from classmill.server.api.training_schemas import ModelVersionOut, ThresholdsIn
 from classmill.server.services import model_versions
 
@@ -45,6 +46,14 @@ def get_file(version_id: DbId, name: str, user: CurrentUser, session: SessionDep
     inline = media.startswith(("text/html", "image/", "application/json"))
     return FileResponse(path, media_type=media, filename=download,
                         content_disposition_type="inline" if inline else "attachment")
+
+
+@router.get("/models/{version_id}/sdk", response_class=FileResponse, responses=_NOT_FOUND,
+            summary="Download the offline SDK: the bundle with the version's thresholds, the torch-free runtime "
+                    "wheel, a README and run scripts (serves http://127.0.0.1:8987/upload)")
+def get_sdk(version_id: DbId, user: CurrentUser, session: SessionDep, store: StoreDep) -> FileResponse:
+    path, name = model_versions.sdk_zip(session, user, version_id, store)
+    return TempFileResponse(path, media_type="application/zip", filename=name)
 
 
 @router.put("/models/{version_id}/thresholds", summary="Set per-class thresholds (the deployed ones): an answer "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
@@ -18,17 +17,7 @@ from classmill.server.api.version_schemas import (
 )
 from classmill.server.services import gallery, version_edits, versions
 from classmill.server.services.version_export import export_version
-
-
-class TempFileResponse(FileResponse):
-    """A file deleted once sent, or once sending stops (client gone, cancelled, failed): a background
-    task would run only after a complete send, leaving the export behind otherwise."""
-
-    async def __call__(self, scope, receive, send) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            Path(self.path).unlink(missing_ok=True)
+from classmill.server.api.temp_file_response import TempFileResponse
 
 
 router = APIRouter(prefix="/datasets/{dataset_id}/versions", tags=["dataset versions"])
