@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 
 from classmill.infer import Predictor
 from classmill.server.db.jobs import Job
+from classmill.server.jobs.sorted_zip import SortedZip
 from classmill.server.store.tested_images import TestedImages
 from support.colour_bundle import COLOURS, build_colour_bundle, two_tone
 from support.images import huge_png
@@ -117,16 +118,25 @@ def test_eleven_images_or_none_are_refused_and_nothing_is_kept(world, settings, 
                           "too_many_images")
     assert "11" in body["detail"] and "batch" in body["fix"]
     assert_problem(world.alice.post(f"/api/v1/models/{model['id']}/test", data={"x": "1"}), 422, "no_files")
+    # The body is cut off at 10 images' worth (10 x 4 MiB and the form), before anything parses it.
+    problem = assert_problem(_test(world.alice, model["id"], [("big.png", b"\0" * (42 * 2**20))]), 413,
+                             "request_too_large")
+    assert "10 images" in problem["fix"]
     assert _kept(settings, "tests") == [] and _kept(settings, "images") == []
 
 
 @pytest.mark.skipif(not PREDICTOR_TAKES_THRESHOLDS,
                     reason="the Predictor takes per-class thresholds on branch sdk; then pass them in "
                            "server/jobs/model_predictor.py (THRESHOLDS)")
-def test_the_versions_thresholds_flag_an_answer_uncertain(world, settings, bundle):
+def test_the_versions_thresholds_flag_an_answer_uncertain(world, settings, bundle, tmp_path):
     model = _model(world, settings, bundle, thresholds={"red": 1.0, "blue": 0.0})
     results = _test(world.alice, model["id"], [("r.png", _png("red")), ("b.png", _png("blue"))]).json()["results"]
     assert [(r["label"], r["uncertain"]) for r in results] == [("red", True), ("blue", False)]
+    archive = zip_of({"red/r.png": _png("red"), "blue/b.png": _png("blue")}, tmp_path / "two.zip")
+    done = _finished(world.alice, _batch(world.alice, model["id"], archive.read_bytes()).json()["id"])
+    assert done["job"]["result"]["uncertain"] == 1
+    with zipfile.ZipFile(io.BytesIO(world.alice.get(done["files"]["sorted.zip"]).content)) as sorted_zip:
+        assert sorted(sorted_zip.namelist()) == ["blue/b.png", "uncertain/red/r.png"]
 
 
 def test_tests_expire_and_the_sweep_deletes_them_and_their_images(tmp_path):
@@ -138,6 +148,22 @@ def test_tests_expire_and_the_sweep_deletes_them_and_their_images(tmp_path):
     assert area.sweep(now=first.created_at + 30) == 0  # young: everything stays
     assert area.sweep(now=first.created_at + 61) == 5  # 2 tests x (json + png), then the image none refers to
     assert area.get(first.id) is None and list((tmp_path / "model-tests").rglob("*.png")) == []
+
+
+def test_the_sorted_zip_gives_every_image_its_own_name_and_a_stopped_one_leaves_no_file(tmp_path):
+    with SortedZip(tmp_path / "sorted.zip", ["errors", "a:b"]) as sorted_zip:
+        names = [sorted_zip.add("x/1.png", b"1", "a:b"), sorted_zip.add("y/1.PNG", b"2", "a:b"),
+                 sorted_zip.add("q.png", b"3", None), sorted_zip.add("e.png", b"4", "errors"),
+                 sorted_zip.add("u.png", b"5", "errors", uncertain=True)]
+    # A class named "errors" keeps its folder; ':' cannot be in a Windows folder name; 1.png and 1.PNG would
+    # overwrite each other when unpacked on a case-insensitive file system.
+    assert names == ["a_b/1.png", "a_b/1_1.PNG", "_errors/q.png", "errors/e.png", "uncertain/errors/u.png"]
+    with zipfile.ZipFile(tmp_path / "sorted.zip") as done:
+        assert done.read("a_b/1_1.PNG") == b"2"
+    with pytest.raises(RuntimeError), SortedZip(tmp_path / "stopped.zip", ["a"]) as sorted_zip:
+        sorted_zip.add("a.png", b"1", "a")
+        raise RuntimeError("stop")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sorted.zip"]
 
 
 # ---- a tested image into a dataset ----

@@ -25,6 +25,7 @@ from classmill.image import TooManyPixelsError
 from classmill.server.db.datasets import Dataset, DatasetVersion
 from classmill.server.db.models import User
 from classmill.server.db.projects import Project
+from classmill.server.db.training import ModelVersion
 from classmill.server.errors import Conflict, Invalid, NotFound
 from classmill.server.jobs.model_predictor import TOP_K, answer_of, load_model_predictor
 from classmill.server.services.access import get_accessible
@@ -118,6 +119,11 @@ def _decode(predictor, image: SentImage) -> _Decoded | tuple[str, str]:
 
 def get_test(session: Session, user: User, version_id: int, test_id: str, area: TestedImages) -> TestedImage:
     """A test of the version made by `user` and not expired; 404 otherwise (another's test does not exist)."""
+    return _version_and_test(session, user, version_id, test_id, area)[1]
+
+
+def _version_and_test(session: Session, user: User, version_id: int, test_id: str,
+                      area: TestedImages) -> tuple[ModelVersion, TestedImage]:
     version = get_model_version(session, user, version_id)
     test = area.get(test_id)
     if test is None or test.model_version_id != version.id or test.user_id != user.id:
@@ -125,7 +131,7 @@ def get_test(session: Session, user: User, version_id: int, test_id: str, area: 
                        f"{area.retention_s / 3600:g} hours).",
                        "Test the image again (POST /api/v1/models/{id}/test) and use the test_id it answers.",
                        code="test_not_found")
-    return test
+    return version, test
 
 
 def result_picture(session: Session, user: User, version_id: int, test_id: str, area: TestedImages) -> Path:
@@ -143,8 +149,7 @@ def add_tested_image(session: Session, layout: StoreLayout, user: User, version_
 
     The image is checked by the same rules as any dataset image (422 naming the rule and the fix).
     """
-    test = get_test(session, user, version_id, test_id, area)
-    version = get_model_version(session, user, version_id)
+    version, test = _version_and_test(session, user, version_id, test_id, area)
     if dataset_id is None:
         dataset_id = session.get(Project, version.project_id).dataset_id
     get_accessible(session, user, Dataset, dataset_id, write=True)  # 404 / 403 before any file is touched
