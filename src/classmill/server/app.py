@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from classmill import __version__
+from classmill.infer.predictor import usable_cores
 from classmill.server.api.openapi import install_security_schemes
 from classmill.server.api.problems import install_server_problem_handlers
 from classmill.server.api.routes import API_PREFIX, api_routers, page_routers
@@ -28,7 +29,6 @@ from classmill.server.state import STATE_ATTRIBUTE, ServerState
 from classmill.server.store.layout import StoreLayout
 from classmill.server.store.tested_images import TestedImages
 from classmill.server.workspace import prepare_workspace, workspace_secret
-from classmill.infer.predictor import usable_cores
 from classmill.serve.decode_pool import DecodePool
 from classmill.serve.limits import BodySizeLimit
 

@@ -155,8 +155,11 @@ def add_new_image(session: Session, layout: StoreLayout, user: User, dataset_id:
                           "Choose another label to correct it, or leave it as it is.", code="images_present")
         out = dict(rows)
         kept_split = split if split is not None else (held.split if held is not None else None)
-        out[image.content_hash] = VersionImageRow(image.content_hash, label, kept_split, original_name[:1000],
-                                                  list(problems))
+        if held is None:
+            out[image.content_hash] = VersionImageRow(image.content_hash, label, kept_split, original_name[:1000],
+                                                      list(problems))
+        else:  # the image keeps the name and check results it joined the dataset with
+            out[image.content_hash] = held._replace(label=label, split=kept_split)
         classes = list(base.classes) + ([label] if label not in base.classes else [])
         if held is None:
             summary = f"added a tested image to {label!r}"
