@@ -111,6 +111,21 @@ def _decoded_batches(
             yield [(item, future.result()) for item, future in batch]
 
 
+def classify_batches(
+    predictor: Predictor, items: list[InputItem], top_k: int = 5, batch_size: int = 32, *,
+    workers: int | None = None, pool: Executor | None = None,
+) -> Iterator[list[tuple[InputItem, Prediction | str]]]:
+    """Each batch of items with its Prediction, or the reason it could not be classified, in input order.
+
+    Decoding runs a batch ahead (see _decoded_batches); a file that cannot be decoded is a reason
+    (describe_decode_error), never an exception, so one odd file never stops a batch.
+    """
+    for batch in _decoded_batches(predictor, items, batch_size, workers or usable_cores(), pool):
+        good = [arr for _, arr in batch if not isinstance(arr, str)]
+        predictions = iter(predictor.to_predictions(predictor.predict_proba(np.stack(good)), top_k) if good else [])
+        yield [(item, arr if isinstance(arr, str) else next(predictions)) for item, arr in batch]
+
+
 def _format_row(name: str, prediction: Prediction | None, error: str = "") -> list[str]:
     if prediction is None:
         return [name, "", "", "", error, "", ""]
@@ -123,13 +138,14 @@ def _format_row(name: str, prediction: Prediction | None, error: str = "") -> li
 _UNSAFE_FOLDER_CHARS = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
 
 
-def _label_folder(label: str) -> str:
+def label_folder_name(label: str) -> str:
+    """`label` as a folder name on any file system (Windows' forbidden characters replaced)."""
     cleaned = _UNSAFE_FOLDER_CHARS.sub("_", label).strip(" .")
     return cleaned or "_"
 
 
 def _copy_sorted(item: InputItem, label: str, sorted_dir: Path, taken: set[Path]) -> None:
-    folder = sorted_dir / _label_folder(label)
+    folder = sorted_dir / label_folder_name(label)
     base = PurePosixPath(item.name)
     target = folder / base.name
     n = 1
@@ -187,18 +203,12 @@ def predict_many(
         done = 0
         if progress:
             progress(0, total)
-        for batch in _decoded_batches(predictor, inputs.items, batch_size, workers or usable_cores(), pool):
-            good = [(item, arr) for item, arr in batch if not isinstance(arr, str)]
-            predictions = iter([])
-            if good:
-                probs = predictor.predict_proba(np.stack([arr for _, arr in good]))
-                predictions = iter(predictor.to_predictions(probs, top_k))
-            for item, arr in batch:
-                if isinstance(arr, str):
-                    errors.append((item.name, arr))
-                    rows.append(_format_row(item.name, None, arr))
+        for batch in classify_batches(predictor, inputs.items, top_k, batch_size, workers=workers, pool=pool):
+            for item, prediction in batch:
+                if isinstance(prediction, str):
+                    errors.append((item.name, prediction))
+                    rows.append(_format_row(item.name, None, prediction))
                     continue
-                prediction = next(predictions)
                 rows.append(_format_row(item.name, prediction))
                 counts[prediction.label] = counts.get(prediction.label, 0) + 1
                 uncertain += prediction.uncertain

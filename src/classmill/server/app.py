@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from classmill import __version__
+from classmill.infer.predictor import usable_cores
 from classmill.server.api.openapi import install_security_schemes
 from classmill.server.api.problems import install_server_problem_handlers
 from classmill.server.api.routes import API_PREFIX, api_routers, page_routers
@@ -20,13 +21,16 @@ from classmill.server.jobs.local import LocalExecutor
 from classmill.server.jobs.threads import BackgroundWork
 from classmill.server.services import jobs
 from classmill.server.services.housekeeping import remove_orphan_files
+from classmill.server.services.batch_tests import remove_orphan_batch_folders
 from classmill.server.services.imports import reconcile_imports
 from classmill.server.services.passwords import Passwords
 from classmill.server.services.version_export import remove_stale_exports
 from classmill.server.settings import Settings
 from classmill.server.state import STATE_ATTRIBUTE, ServerState
 from classmill.server.store.layout import StoreLayout
+from classmill.server.store.tested_images import TestedImages
 from classmill.server.workspace import prepare_workspace, workspace_secret
+from classmill.serve.decode_pool import DecodePool
 from classmill.serve.limits import BodySizeLimit
 
 
@@ -46,6 +50,8 @@ def build_state(settings: Settings) -> ServerState:
         layout=StoreLayout(settings.workspace),
         background=BackgroundWork(),
         executor=local_executor(settings, sessions),
+        tested_images=TestedImages(StoreLayout(settings.workspace).model_tests, settings.test_retention_h * 3600),
+        decode_pool=DecodePool(usable_cores()),
     )
 
 
@@ -66,7 +72,9 @@ def _reconcile(state: ServerState) -> None:
         reconcile_imports(session, state.layout)
         jobs.reconcile_jobs(session, state.executor, state.settings.workspace, state.settings.job_heartbeat_timeout_s)
         remove_orphan_files(session, state.settings.workspace)
+        remove_orphan_batch_folders(session, state.layout)
     remove_stale_exports(state.layout)
+    state.tested_images.sweep()
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -80,6 +88,7 @@ def create_app(settings: Settings) -> FastAPI:
         yield
         await run_in_threadpool(state.background.shutdown)
         await run_in_threadpool(state.executor.shutdown)  # job processes live on; the next start re-attaches them
+        state.decode_pool.shutdown()
         state.engine.dispose()
 
     app = FastAPI(

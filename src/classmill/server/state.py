@@ -1,4 +1,5 @@
-"""What every request of one app shares: settings, database, password hasher, login limiter, CSRF key."""
+"""What every request of one app shares: settings, database, password hasher, login limiter, CSRF key,
+the job executor, the model tests' image area and the bounded pool that decodes test images."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from classmill.serve.decode_pool import DecodePool
 from classmill.server.jobs.executor import Executor
 from classmill.server.jobs.threads import BackgroundWork
 from classmill.server.login_limits import LoginLimiter
 from classmill.server.services.passwords import Passwords
 from classmill.server.settings import Settings
 from classmill.server.store.layout import StoreLayout
+from classmill.server.store.tested_images import TestedImages
 
 STATE_ATTRIBUTE = "classmill"  # app.state.classmill
 
@@ -27,4 +30,6 @@ class ServerState:
     csrf_key: bytes
     layout: StoreLayout
     background: BackgroundWork
-    executor: Executor  # runs training (and later evaluation, export, batch test) jobs
+    executor: Executor  # runs training and batch test (later evaluation, export) jobs
+    tested_images: TestedImages  # single-image tests, kept settings.test_retention_h
+    decode_pool: DecodePool  # model tests decode here: a few at a time across all requests

@@ -11,21 +11,34 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from classmill.server.errors import ServiceError
+from classmill.server.services.model_tests import MAX_TEST_IMAGE_BYTES, MAX_TEST_IMAGES
 
 
 MAX_JSON_BYTES = 16 * 1024 * 1024  # any body but an upload's: an edit naming 50,000 hashes is ~2 MB
 # The routes whose body is an upload (a zip, or images into a class): they get the upload limit.
-_UPLOAD_PATH = re.compile(r"^/api/v1/datasets/[^/]+/(imports|classes/[^/]+/images)$")
+_UPLOAD_PATH = re.compile(r"^/api/v1/(datasets/[^/]+/(imports|classes/[^/]+/images)|models/[^/]+/batch-tests)$")
+# A single-image model test: at most 10 images of at most MAX_TEST_IMAGE_BYTES each, plus the form's overhead.
+_MODEL_TEST_PATH = re.compile(r"^/api/v1/models/[^/]+/test$")
+MODEL_TEST_BODY_BYTES = MAX_TEST_IMAGES * MAX_TEST_IMAGE_BYTES + 1024 * 1024
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a first entry, or an empty archive
+MAX_NAME_CHARS = 255  # of an uploaded file's name: its end is kept, with the extension
 
 
 def body_limits(upload_limit: int) -> dict:
     """BodySizeLimit's arguments for the server: every body is counted as it arrives and cut off at
-    its limit (MAX_JSON_BYTES, or `upload_limit` on the upload routes), before anything parses it."""
+    its limit (MAX_JSON_BYTES, `upload_limit` on the upload routes, less on a model test), before
+    anything parses it."""
 
     def limit_for(path: str) -> int:
+        if _MODEL_TEST_PATH.match(path):
+            return min(upload_limit, MODEL_TEST_BODY_BYTES)
         return upload_limit if _UPLOAD_PATH.match(path) else MAX_JSON_BYTES
 
     def problem_for(path: str, limit: int) -> dict:
+        if _MODEL_TEST_PATH.match(path):
+            return {"detail": f"the request is larger than {limit / 2**20:.0f} MiB.", "code": "request_too_large",
+                    "fix": f"Send at most {MAX_TEST_IMAGES} images of at most {MAX_TEST_IMAGE_BYTES / 2**20:g} MiB "
+                           "each; zip more and start a batch test."}
         if _UPLOAD_PATH.match(path):  # the same answer as the upload routes' own check
             problem = _too_large(limit)
             return {"detail": problem.detail, "code": problem.code, "fix": problem.fix}
@@ -91,3 +104,17 @@ async def stream_body_to(request: Request, target: Path, limit: int) -> int:
         target.unlink(missing_ok=True)
         raise
     return written
+
+
+def check_zip_magic(path: Path) -> None:
+    """400 unless the file starts like a zip archive (the cheapest refusal of a wrong upload)."""
+    with open(path, "rb") as fh:
+        if fh.read(4) not in _ZIP_MAGIC:
+            raise ServiceError("the upload is not a zip archive.",
+                               "Send a .zip of images (e.g. images/<label>/*.jpg) as the request body.",
+                               code="not_a_zip")
+
+
+def given_name(filename: str | None, fallback: str) -> str:
+    """An uploaded file's name as given, without any folder part and bounded like a file system's."""
+    return re.split(r"[/\\]", filename or "")[-1][-MAX_NAME_CHARS:] or fallback

@@ -127,7 +127,17 @@ def _ask_run(folder: Path, action: str) -> None:
         pass  # not training yet (or already done): the engine also asks ctx.requested() at every step
 
 
-KINDS: dict[str, KindFunction] = {"train": _train}
+def _batch_test(ctx: JobContext) -> tuple[str, dict]:
+    """A model version over every image of an uploaded zip (light: it runs beside training)."""
+    from classmill.server.jobs.batch_test_job import run_batch_test
+
+    def report(phase: str, done: int, total: int) -> None:
+        ctx.report(phase, done, total, force=done in (0, total))
+
+    return run_batch_test(ctx.workspace, ctx.params, report, ctx.requested)
+
+
+KINDS: dict[str, KindFunction] = {"train": _train, "batch_test": _batch_test}
 
 
 def register_kind(name: str, function: KindFunction) -> None:

@@ -34,7 +34,8 @@ from classmill.server.store.layout import StoreLayout
 from classmill.server.store.thumbnails import make_thumbnail, thumbnail_path
 
 STORE_LOCK = "classmill.store"
-_FORMAT_SUFFIX = {"JPEG": ".jpg", "PNG": ".png", "BMP": ".bmp", "TIFF": ".tif", "WEBP": ".webp", "GIF": ".gif"}
+FORMAT_SUFFIX = {  # a stored file's extension, from its Pillow format
+    "JPEG": ".jpg", "PNG": ".png", "BMP": ".bmp", "TIFF": ".tif", "WEBP": ".webp", "GIF": ".gif"}
 _CHUNK = 500  # hashes per IN (...) query
 _COLLECTING = threading.Lock()
 
@@ -71,7 +72,7 @@ def stored_path(layout: StoreLayout, content_hash: str) -> Path:
 def store_file(layout: StoreLayout, image: ImageFile) -> None:
     """Put the file and its thumbnail in the store (atomic; no-ops when already there)."""
     blobs = layout.blobs
-    blobs.put(image.source, image.content_hash, _FORMAT_SUFFIX.get(image.format, ".img"))
+    blobs.put(image.source, image.content_hash, FORMAT_SUFFIX.get(image.format, ".img"))
     make_thumbnail(blobs.path(image.content_hash), thumbnail_path(layout.thumbnails, image.content_hash))
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from classmill.data.labels import label_name_problem
 from classmill.data.readers.lists import PADDLE_LIST_FILES
-from classmill.data.readers.zip_safety import ArchiveError, ArchiveLimits, open_archive, scan_archive
+from classmill.data.readers.zip_safety import ArchiveError, ArchiveLimits, ArchiveListing, open_archive, scan_archive
 from classmill.server.db.base import utc_now
 from classmill.server.db.datasets import Dataset, DatasetVersion
 from classmill.server.db.jobs import Job
@@ -65,21 +65,27 @@ def check_class_label(label: str) -> str:
     return label
 
 
-def check_uploaded_zip(path: Path, name: str = "the upload") -> None:
-    """Refuse at once (400) what no import could use, from the zip's directory alone: not a readable
-    zip (or cut short: the directory is at its end), over the archive limits (a zip bomb), unsafe
-    entries (zip-slip, links), or no image in a folder. Cheap, so the client hears it before a job exists."""
+def scan_uploaded_zip(path: Path, name: str = "the upload") -> ArchiveListing:
+    """The zip's safe entries, or a 400 at once, from the zip's directory alone: not a readable zip (or
+    cut short: the directory is at its end), over the archive limits (a zip bomb, too many entries),
+    unsafe entries (zip-slip, absolute paths, links). Cheap, so the client hears it before a job exists."""
     try:
         with open_archive(path) as archive:
             listing = scan_archive(archive, path, ArchiveLimits())
     except ArchiveError as exc:
-        raise ServiceError(str(exc).replace(path.name, name), "Re-create the zip from the dataset folder "
-                           "(images/<label>/*.jpg) with a standard zip tool.", code="bad_archive") from None
+        raise ServiceError(str(exc).replace(path.name, name), "Re-create the zip from the image folder "
+                           "(e.g. images/<label>/*.jpg) with a standard zip tool.", code="bad_archive") from None
     unsafe = [p.file for p in listing.errors if p.rule == "unsafe_archive_entry"]
     if unsafe:
         raise ServiceError(f"{name} has entries that point outside it or are links: {', '.join(unsafe[:5])}.",
-                           "Re-create the zip from the dataset folder itself so every entry is a plain relative "
+                           "Re-create the zip from the image folder itself so every entry is a plain relative "
                            "path.", code="unsafe_archive")
+    return listing
+
+
+def check_uploaded_zip(path: Path, name: str = "the upload") -> None:
+    """Refuse at once (400) what no import could use: what scan_uploaded_zip refuses, or no image in a folder."""
+    listing = scan_uploaded_zip(path, name)
     if not any(len(m.parts) >= 2 or m.parts[-1].lower().endswith(".csv") or m.parts[-1] in _LIST_FILES
                for m in listing.members):
         raise ServiceError(f"{name} holds no class folders: no image is inside a folder named after its class.",

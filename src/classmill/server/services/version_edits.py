@@ -21,8 +21,10 @@ from classmill.server.db.datasets import DatasetVersion
 from classmill.server.db.models import User
 from classmill.server.db.session import writing
 from classmill.server.errors import Conflict, Invalid
+from classmill.server.services.image_store import STORE_LOCK, ImageFile, ensure_stored
 from classmill.server.services.version_commit import VersionImageRow, commit_version, version_lock_name
 from classmill.server.services.versions import get_version, version_rows
+from classmill.server.store.layout import StoreLayout
 
 _NAMED = 10  # hashes named in an error before "and n more"
 _KEEP = object()  # split settings: carry the parent's when every image still has a split
@@ -35,10 +37,12 @@ class Change:
     summary: str
     split_settings: object = _KEEP
     split_problems: tuple = ()
+    new_files: tuple[ImageFile, ...] = ()  # images new to the store (put in the version's own transaction)
 
 
 def _commit_change(session: Session, user: User, dataset_id: int, number: int,
-                   make: Callable[[DatasetVersion, dict[str, VersionImageRow]], Change]) -> DatasetVersion:
+                   make: Callable[[DatasetVersion, dict[str, VersionImageRow]], Change],
+                   layout: StoreLayout | None = None) -> DatasetVersion:
     dataset, base = get_version(session, user, dataset_id, number, write=True)
     change = make(base, version_rows(session, base))
     split_settings = change.split_settings
@@ -50,7 +54,10 @@ def _commit_change(session: Session, user: User, dataset_id: int, number: int,
               "inherited_from_version": base.check_report.get("inherited_from_version", base.number)}
     if change.split_problems:
         report["split_problems"] = [p.to_dict() for p in change.split_problems]
-    with writing(session, version_lock_name(dataset.id)):
+    # New files go in under the store lock, re-put if a garbage collection took them (image_store.py).
+    with writing(session, STORE_LOCK if change.new_files else version_lock_name(dataset.id)):
+        if change.new_files:
+            ensure_stored(session, layout, list(change.new_files))
         return commit_version(session, dataset, base, user, list(change.rows.values()), change.classes,
                               change.summary, report, split_settings)
 
@@ -132,6 +139,38 @@ def add_images(session: Session, user: User, dataset_id: int, number: int, *, so
             out[h] = VersionImageRow(h, label, None, src.original_name, list(src.problems))
         return Change(out, list(base.classes), f"added {len(hashes)} image(s) to {label!r}")
     return _commit_change(session, user, dataset_id, number, make)
+
+
+def add_new_image(session: Session, layout: StoreLayout, user: User, dataset_id: int, number: int, *,
+                  image: ImageFile, label: str, split: str | None, original_name: str,
+                  problems: list[str]) -> DatasetVersion:
+    """Add one image new to the store (a tested picture) into `label`: a class of the version, or a new
+    class named by the label rule. An image the version holds under another label is relabelled."""
+    _require_label_name(label)
+
+    def make(base: DatasetVersion, rows: dict[str, VersionImageRow]) -> Change:
+        held = rows.get(image.content_hash)
+        if held is not None and held.label == label and (split is None or held.split == split):
+            raise Invalid(f"version {base.number} already holds this image as {label!r}.",
+                          "Choose another label to correct it, or leave it as it is.", code="images_present")
+        out = dict(rows)
+        kept_split = split if split is not None else (held.split if held is not None else None)
+        if held is None:
+            out[image.content_hash] = VersionImageRow(image.content_hash, label, kept_split, original_name[:1000],
+                                                      list(problems))
+        else:  # the image keeps the name and check results it joined the dataset with
+            out[image.content_hash] = held._replace(label=label, split=kept_split)
+        classes = list(base.classes) + ([label] if label not in base.classes else [])
+        if held is None:
+            summary = f"added a tested image to {label!r}"
+        elif held.label != label:
+            summary = f"relabelled a tested image from {held.label!r} to {label!r}"
+        else:
+            summary = f"moved a tested image of {label!r} to {split}"
+        if label not in base.classes:
+            summary += " (a new class)"
+        return Change(out, classes, summary, new_files=(image,))
+    return _commit_change(session, user, dataset_id, number, make, layout)
 
 
 def add_class(session: Session, user: User, dataset_id: int, number: int, name: str) -> DatasetVersion:

@@ -61,6 +61,14 @@ class LocalBlobStore:
             if digest != content_hash:  # the file changed since it was checked: store nothing
                 raise ValueError(f"{source}: content changed while it was being stored")
 
+    def put_bytes(self, data: bytes, content_hash: str, suffix: str) -> None:
+        """put() for bytes already in memory (an upload of a few MB); verifies the hash."""
+        if self.exists(content_hash):
+            return
+        if hashlib.blake2b(data, digest_size=16).hexdigest() != content_hash:
+            raise ValueError(f"the data does not have the content hash {content_hash}")
+        atomic.write_bytes(self._folder(content_hash) / f"{content_hash}{suffix.lower()}", data)
+
     def delete(self, content_hash: str) -> None:
         try:
             os.unlink(self.path(content_hash))

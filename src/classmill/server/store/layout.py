@@ -1,4 +1,4 @@
-"""Where the server keeps files inside its workspace: stored images, thumbnails, and import staging."""
+"""Where the server keeps files inside its workspace: stored images, thumbnails, import staging, model tests."""
 
 from __future__ import annotations
 
@@ -34,6 +34,16 @@ class StoreLayout:
     def scratch(self) -> Path:
         """Temporary files (exports being written); same file system as the store, so renames are atomic."""
         return self.workspace / "tmp"
+
+    @property
+    def model_tests(self) -> Path:
+        """Images sent to single-image model tests and their result pictures, kept a while (tested_images.py)."""
+        return self.workspace / "model-tests"
+
+    @property
+    def batch_tests(self) -> Path:
+        """One folder per batch test: the uploaded zip, then predictions.csv and the sorted zip."""
+        return self.workspace / "batch-tests"
 
     @property
     def blobs(self) -> LocalBlobStore:

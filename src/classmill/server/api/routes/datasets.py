@@ -14,15 +14,13 @@ from classmill.server.api.dataset_schemas import DatasetOut, JobOut, NewDataset,
 from classmill.server.api.deps import AdminUser, CurrentUser, SessionDep, StateDep
 from classmill.server.api.numbers import DbId
 from classmill.server.api.paging import Page, PageDep
-from classmill.server.api.uploads import declared_length, stream_body_to
+from classmill.server.api.uploads import check_zip_magic, declared_length, given_name, stream_body_to
 from classmill.server.errors import NotFound, ServiceError
 from classmill.server.services import datasets, imports
 from classmill.server.services.import_job import CLASS_FILES, UPLOAD_NAME, run_import
 
 router = APIRouter(prefix="/datasets", tags=["datasets"])
 MAX_FILES_PER_BATCH = 10_000
-MAX_NAME_CHARS = 255  # of an uploaded file's name: its end is kept, with the extension
-_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a first entry, or an empty archive
 _UNSAFE_NAME = re.compile(r"[^\w.\-]+")
 
 
@@ -76,11 +74,7 @@ async def import_zip(dataset_id: DbId, request: Request, user: CurrentUser, stat
     partial = imports.new_partial_upload(state.layout)
     await stream_body_to(request, partial, limit)
     try:
-        with open(partial, "rb") as fh:
-            if fh.read(4) not in _ZIP_MAGIC:
-                raise ServiceError("the upload is not a zip archive.",
-                                   "Send a .zip of class folders (images/<label>/*.jpg) as the request body.",
-                                   code="not_a_zip")
+        check_zip_magic(partial)
         await run_in_threadpool(imports.check_uploaded_zip, partial)
         job = await run_in_threadpool(imports.begin_import, session, user, dataset_id, {"source": "upload"})
 
@@ -147,7 +141,7 @@ async def _save_files(request: Request, folder, label: str) -> dict[str, str]:
                                code="no_files")
         for i, upload in enumerate(files):
             # the name as given, bounded like a file system's (it goes into the job's params, then the version)
-            given = re.split(r"[/\\]", upload.filename or "")[-1][-MAX_NAME_CHARS:] or f"image-{i}"
+            given = given_name(upload.filename, f"image-{i}")
             safe = f"{i:05d}_{_UNSAFE_NAME.sub('_', given)[-120:]}"
             with open(folder / safe, "xb") as out:
                 await run_in_threadpool(shutil.copyfileobj, upload.file, out, 1 << 20)

@@ -50,7 +50,7 @@ def get_file(version_id: DbId, name: str, user: CurrentUser, session: SessionDep
 
 @router.get("/models/{version_id}/sdk", response_class=FileResponse, responses=_NOT_FOUND,
             summary="Download the offline SDK: the bundle with the version's thresholds, the torch-free runtime "
-                    "wheel, a README and run scripts (serves http://127.0.0.1:8987/upload)")
+                    "wheel, a README and run scripts: one command serves the model on port 8987, with a test page")
 def get_sdk(version_id: DbId, user: CurrentUser, session: SessionDep, store: StoreDep) -> FileResponse:
     path, name = model_versions.sdk_zip(session, user, version_id, store)
     return TempFileResponse(path, media_type="application/zip", filename=name)
