@@ -1,4 +1,5 @@
-"""What every request of one app shares: settings, database, password hasher, login limiter, CSRF key."""
+"""What every request of one app shares: settings, database, password hasher, login limiter, CSRF key,
+the job executor and the published endpoints' runtime."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from classmill.server.jobs.executor import Executor
 from classmill.server.jobs.threads import BackgroundWork
 from classmill.server.login_limits import LoginLimiter
+from classmill.server.serving.runtime import ServingRuntime
 from classmill.server.services.passwords import Passwords
 from classmill.server.settings import Settings
 from classmill.server.store.layout import StoreLayout
@@ -28,3 +30,4 @@ class ServerState:
     layout: StoreLayout
     background: BackgroundWork
     executor: Executor  # runs training (and later evaluation, export, batch test) jobs
+    serving: ServingRuntime  # published endpoints: loaded models, serve limits, request statistics

@@ -10,6 +10,10 @@ from pathlib import Path
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
+from classmill.serve.app import body_limit_for
+from classmill.serve.limits import too_large_problem
+from classmill.serve.settings import ServeSettings
+from classmill.server.api.problems import SERVE_PREFIX
 from classmill.server.errors import ServiceError
 
 
@@ -18,14 +22,20 @@ MAX_JSON_BYTES = 16 * 1024 * 1024  # any body but an upload's: an edit naming 50
 _UPLOAD_PATH = re.compile(r"^/api/v1/datasets/[^/]+/(imports|classes/[^/]+/images)$")
 
 
-def body_limits(upload_limit: int) -> dict:
+def body_limits(upload_limit: int, serve: ServeSettings) -> dict:
     """BodySizeLimit's arguments for the server: every body is counted as it arrives and cut off at
-    its limit (MAX_JSON_BYTES, or `upload_limit` on the upload routes), before anything parses it."""
+    its limit (MAX_JSON_BYTES, or `upload_limit` on the upload routes), before anything parses it.
+    Published endpoints (/serve/...) get `classmill serve`'s limits and 413 answer, from `serve`."""
+    serve_limit = body_limit_for(serve)
 
     def limit_for(path: str) -> int:
+        if path.startswith(SERVE_PREFIX + "/"):
+            return serve_limit(path)
         return upload_limit if _UPLOAD_PATH.match(path) else MAX_JSON_BYTES
 
     def problem_for(path: str, limit: int) -> dict:
+        if path.startswith(SERVE_PREFIX + "/"):
+            return too_large_problem(path, limit)
         if _UPLOAD_PATH.match(path):  # the same answer as the upload routes' own check
             problem = _too_large(limit)
             return {"detail": problem.detail, "code": problem.code, "fix": problem.fix}
