@@ -29,7 +29,8 @@ def add_model_version(session: Session, workspace: Path, project_id: int, bundle
         shutil.copyfile(bundle, folder / BUNDLE_NAME)
     with writing(session):
         project = session.get(Project, project_id)
-        dataset_version = session.scalar(select(DatasetVersion.id).where(DatasetVersion.dataset_id == project.dataset_id)
+        dataset_version = session.scalar(select(DatasetVersion.id)
+                                         .where(DatasetVersion.dataset_id == project.dataset_id)
                                          .order_by(DatasetVersion.number.desc()).limit(1))
         number = (session.scalar(select(func.max(ModelVersion.number))
                                  .where(ModelVersion.project_id == project_id)) or 0) + 1
