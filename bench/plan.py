@@ -61,6 +61,16 @@ class BenchPlan:
     server_gallery_requests: int = 200
     server_thumbnail_requests: int = 200
     server_import_timeout_s: float = 1800.0
+    # Published endpoint vs `classmill serve` (python -m bench endpoint): the platform trains a model on
+    # these photos (0 = every image of each class), publishes it; both serve it under the same load.
+    endpoint_dataset: str = "casting"
+    endpoint_images_per_class: int = 0
+    endpoint_preset: str = "fast"
+    endpoint_task_options: dict = field(default_factory=dict)
+    endpoint_requests: int = 1500
+    endpoint_concurrency: int = 64
+    endpoint_runs: int = 3
+    endpoint_warmup_requests: int = 128
     # Tiny plan: small stand-in datasets made from the shared ones.
     tiny_images_per_class: int = 0
     tiny_image_px: int = 0
@@ -113,4 +123,10 @@ def tiny_plan(datasets_dir: Path = SHARED_DATASETS) -> BenchPlan:
         server_gallery_requests=5,
         server_thumbnail_requests=5,
         server_import_timeout_s=60.0,
+        endpoint_images_per_class=24,
+        endpoint_task_options={"image_size": 64},
+        endpoint_requests=64,
+        endpoint_concurrency=16,
+        endpoint_runs=1,
+        endpoint_warmup_requests=16,
     )
