@@ -1,8 +1,10 @@
-"""python -m bench {train,infer,validate,server,sse,task,all} [--tiny] [--out DIR]: run, print and save the results.
+"""python -m bench {train,infer,validate,server,sse,task,endpoint,all} [--tiny] [--out DIR]: run, print and save the results.
 
 server: the platform server (`classmill server`) on SQLite and PostgreSQL — import, gallery, thumbnails.
 sse: the same server's live job events — latency from a line appended to a run's events.jsonl to a client.
 task: a training task through the platform against `classmill train` + evaluate + export on the same data.
+endpoint: a model published on the platform (/serve/{name}/predict) next to `classmill serve` on the same
+bundle, 64 concurrent clients.
 
 python -m bench render [--out DIR] writes results.md again from results.json (after a change to
 the report's wording; nothing is measured).
@@ -23,7 +25,7 @@ from bench.machine import describe_machine, load_average
 from bench.plan import REPO_ROOT, SHARED_DATASETS, full_plan, tiny_plan
 from bench.report import SERVER_MEASUREMENTS, write_results
 
-GROUPS = ("train", "infer", "validate", "server", "sse", "task")
+GROUPS = ("train", "infer", "validate", "server", "sse", "task", "endpoint")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -96,6 +98,12 @@ def main(argv: list[str] | None = None) -> int:
 
             print("training task overhead ...", flush=True)
             results["task"] = run_task_benchmark(plan, workdir)
+            _save(results, args.out, started)
+        if "endpoint" in groups:
+            from bench.endpoint_load import run_endpoint_benchmark
+
+            print("published endpoint vs classmill serve ...", flush=True)
+            results["endpoint"] = run_endpoint_benchmark(plan, workdir)
         json_path, md_path = _save(results, args.out, started)
     finally:
         if args.keep_work:
@@ -173,6 +181,18 @@ def _problems(results: dict):
         failed = infer.get("serving", {}).get("failed_requests")
         if failed:
             yield f"serving: {failed} request(s) failed, e.g. {infer['serving']['failures_sample'][:1]}"
+    endpoint = results.get("endpoint")
+    if endpoint is not None:
+        if endpoint.get("status") != "ok":
+            yield f"endpoint: {endpoint.get('reason')}"
+        else:
+            for target in ("serve", "endpoint"):
+                if endpoint[target]["failed_requests"]:
+                    yield f"endpoint / {target}: {endpoint[target]['failed_requests']} request(s) failed, e.g. " \
+                          f"{endpoint[target]['runs'][0]['failures_sample'][:1]}"
+            counted = endpoint["endpoint_statistics"]
+            if counted["request_count"] != counted["requests_sent"]:
+                yield f"endpoint: its statistics counted {counted['request_count']} of {counted['requests_sent']} requests"
     for backend, b in results.get("server", {}).get("backends", {}).items():
         if b.get("status") != "ok":
             yield f"server / {backend}: {b.get('status')}: {b.get('reason')}"

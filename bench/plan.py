@@ -68,6 +68,16 @@ class BenchPlan:
     # Live job events (python -m bench sse): lines appended per measurement, and clients following at once.
     sse_events: int = 200
     sse_clients: tuple[int, ...] = (1, 10)
+    # Published endpoint vs `classmill serve` (python -m bench endpoint): the platform trains a model on
+    # these photos (0 = every image of each class), publishes it; both serve it under the same load.
+    endpoint_dataset: str = "casting"
+    endpoint_images_per_class: int = 0
+    endpoint_preset: str = "fast"
+    endpoint_task_options: dict = field(default_factory=dict)
+    endpoint_requests: int = 1500
+    endpoint_concurrency: int = 64
+    endpoint_runs: int = 3
+    endpoint_warmup_requests: int = 128
     # Tiny plan: small stand-in datasets made from the shared ones.
     tiny_images_per_class: int = 0
     tiny_image_px: int = 0
@@ -123,4 +133,10 @@ def tiny_plan(datasets_dir: Path = SHARED_DATASETS) -> BenchPlan:
         task_repeats=1,
         sse_events=20,
         sse_clients=(1, 2),
+        endpoint_images_per_class=24,
+        endpoint_task_options={"image_size": 64},
+        endpoint_requests=64,
+        endpoint_concurrency=16,
+        endpoint_runs=1,
+        endpoint_warmup_requests=16,
     )

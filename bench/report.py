@@ -66,6 +66,8 @@ def render_markdown(r: dict) -> str:
         lines += _sse(r["sse"])
     if "task" in r:
         lines += _task(r["task"])
+    if "endpoint" in r:
+        lines += _endpoint(r["endpoint"])
     lines += _memory(r)
     lines += _problems(r)
     return "\n".join(lines) + "\n"
@@ -291,6 +293,34 @@ def _task(t: dict) -> list[str]:
             f"Median CLI {_num(t['median_cli_s'])} s, platform {_num(t['median_platform_s'])} s: the platform takes "
             f"{_times(t['platform_over_cli'])} the CLI's time; the first progress reaches the API after "
             f"{_num(t['median_first_progress_s'])} s.", ""]
+
+
+def _endpoint(e: dict) -> list[str]:
+    lines = ["## Published endpoint vs `classmill serve`", ""]
+    if e.get("status") != "ok":
+        return lines + [f"Failed: {e.get('reason')}", ""]
+    m, counted = e["model"], e["endpoint_statistics"]
+    lines += [f"The platform (`classmill server`, SQLite) imported {m['images']} {m['dataset']} photos, "
+              f"trained a `{m['preset']}` task ({m['model']}, {m['input_size']} px, {_num(m['training_s'])} s, val "
+              f"accuracy {_pct(m['val_accuracy'])}) and published its model version; `classmill serve` served the "
+              f"same bundle ({m['bundle_bytes'] / 1e6:.1f} MB). Both are uvicorn processes with default limits. "
+              f"{e['concurrency']} concurrent clients (threads of the benchmark process, one keep-alive connection "
+              f"each) POST one JPEG per request ({e['distinct_images']} distinct photos), {e['requests_per_run']:,} "
+              f"requests per run, {e['runs']} run(s) of each, alternating, after a warm-up; medians over the "
+              "runs. The endpoint checks the API token and resolves its name in the database on every request.",
+              "", "| | req/s | p50 ms | p99 ms | failed | others' load |", "| --- | --- | --- | --- | --- | --- |"]
+    for target, title in (("serve", "`classmill serve`"), ("endpoint", "published endpoint (/serve/{name}/predict)")):
+        t = e[target]
+        lines.append(f"| {title} | {_num(t['requests_per_s_median'])} | {_num(t['latency_ms_p50_median'])} | "
+                     f"{_num(t['latency_ms_p99_median'])} | {t['failed_requests']} | "
+                     f"{_num(t['others_busy_cores_median'], 2)} |")
+    lines += ["", f"Endpoint throughput: {_times(e['endpoint_vs_serve_throughput'])} of `classmill serve`'s. "
+              f"The endpoint's own statistics (GET /api/v1/endpoints/{{id}}) counted {counted['request_count']:,} of the "
+              f"{counted['requests_sent']:,} requests sent to it, {counted['error_count']} errors, mean "
+              f"{_num(counted['mean_latency_ms'])} ms, p50 / p99 {_num(counted['latency_p50_ms'])} / "
+              f"{_num(counted['latency_p99_ms'])} ms (measured inside the server, from the request's arrival to "
+              "the answer's end; its p50/p99 cover its last 1,000 requests, i.e. the last run).", ""]
+    return lines
 
 
 def _memory(r: dict) -> list[str]:

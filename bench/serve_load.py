@@ -10,35 +10,29 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import resource
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
-import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from bench.child import wait_with_usage
+from bench.http_load import post_images
 from bench.machine import wait_for_quiet_machine
 from bench.plan import REPO_ROOT
-from bench.stats import percentile
 
 _STARTUP_TIMEOUT_S = 90
-_REQUEST_TIMEOUT_S = 60
 
 
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _multipart(path: Path) -> tuple[bytes, str]:
-    boundary = uuid.uuid4().hex
-    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{path.name}\"\r\n"
-            "Content-Type: image/jpeg\r\n\r\n").encode()
-    return head + path.read_bytes() + f"\r\n--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
 
 def _get(port: int, path: str) -> tuple[int, bytes]:
@@ -69,12 +63,22 @@ def _torch_loaded(pid: int) -> bool | None:
         return None
 
 
-def measure_serving(bundle: Path, images: list[Path], *, requests: int, concurrency: int, log: Path,
-                    quiet_wait_s: float = 0) -> dict:
+@dataclass
+class ServeProcess:
+    port: int
+    pid: int
+    usage: resource.struct_rusage | None = None  # the kernel's accounting, once it has exited
+
+
+@contextmanager
+def serve_process(bundle: Path, log: Path) -> Iterator[ServeProcess]:
+    """`classmill serve BUNDLE` on a free loopback port, answering /health, until the block ends (Ctrl-C,
+    uvicorn's clean shutdown; SIGKILL if that hangs)."""
     port = _free_port()
     with open(log, "w") as log_fh:
         proc = subprocess.Popen([sys.executable, "-m", "classmill", "serve", str(bundle), "--port", str(port)],
                                 cwd=REPO_ROOT, stdout=log_fh, stderr=subprocess.STDOUT, start_new_session=True)
+    served = ServeProcess(port, proc.pid)
     try:
         deadline = time.monotonic() + _STARTUP_TIMEOUT_S
         while True:
@@ -88,67 +92,31 @@ def measure_serving(bundle: Path, images: list[Path], *, requests: int, concurre
             if time.monotonic() > deadline:
                 raise RuntimeError(f"`classmill serve` did not answer /health within {_STARTUP_TIMEOUT_S} s; see {log}")
             time.sleep(0.2)
-        idle_rss, torch_loaded = _vm_rss_mb(proc.pid), _torch_loaded(proc.pid)
-        quiet = wait_for_quiet_machine(quiet_wait_s) if quiet_wait_s > 0 else None
-        bodies = [_multipart(p) for p in images]
-        latencies: list[float] = []
-        failures: list[str] = []
-        counter = iter(range(requests))
-        lock = threading.Lock()
-
-        def worker() -> None:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=_REQUEST_TIMEOUT_S)
-            while True:
-                with lock:
-                    i = next(counter, None)
-                if i is None:
-                    break
-                body, content_type = bodies[i % len(bodies)]
-                start = time.perf_counter()
-                try:
-                    conn.request("POST", "/predict", body=body, headers={"Content-Type": content_type})
-                    response = conn.getresponse()
-                    payload = response.read()
-                    if response.status != 200:
-                        failures.append(f"HTTP {response.status}: {payload[:200]!r}")
-                except OSError as exc:
-                    failures.append(repr(exc))
-                    conn.close()
-                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=_REQUEST_TIMEOUT_S)
-                    continue
-                with lock:
-                    latencies.append((time.perf_counter() - start) * 1000)
-            conn.close()
-
-        started = time.perf_counter()
-        threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        seconds = time.perf_counter() - started
-        loaded_rss = _vm_rss_mb(proc.pid)
-        batching = json.loads(_get(port, "/health")[1]).get("batching")
+        yield served
     finally:
         if proc.returncode is None:
             try:
                 os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C: uvicorn's clean shutdown
             except ProcessLookupError:
                 pass
-            _, usage, _ = wait_with_usage(proc, timeout_s=30)  # SIGKILL if the clean shutdown hangs
+            _, served.usage, _ = wait_with_usage(proc, timeout_s=30)  # SIGKILL if the clean shutdown hangs
+
+
+def measure_serving(bundle: Path, images: list[Path], *, requests: int, concurrency: int, log: Path,
+                    quiet_wait_s: float = 0) -> dict:
+    with serve_process(bundle, log) as served:
+        idle_rss, torch_loaded = _vm_rss_mb(served.pid), _torch_loaded(served.pid)
+        quiet = wait_for_quiet_machine(quiet_wait_s) if quiet_wait_s > 0 else None
+        load = post_images(served.port, "/predict", images, requests=requests, concurrency=concurrency)
+        loaded_rss = _vm_rss_mb(served.pid)
+        batching = json.loads(_get(served.port, "/health")[1]).get("batching")
     return {
         "command": "classmill serve BUNDLE",
-        "requests": requests,
-        "concurrency": concurrency,
-        "failed_requests": len(failures),
-        "failures_sample": failures[:3],
-        "requests_per_s": round(len(latencies) / seconds, 1),
-        "latency_ms_p50": round(percentile(latencies, 50), 1) if latencies else None,
-        "latency_ms_p99": round(percentile(latencies, 99), 1) if latencies else None,
+        **{k: v for k, v in load.items() if k != "seconds"},
         "rss_mb_idle": idle_rss,
         "torch_loaded_in_service": torch_loaded,
         "quiet_wait": quiet,
         "rss_mb_after_load": loaded_rss,
-        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "peak_rss_mb": round(served.usage.ru_maxrss / 1024, 1),
         "batching": batching,
     }

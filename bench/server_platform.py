@@ -83,7 +83,7 @@ def measure_import(api: httpx.Client, server, upload: Path, images: int, timeout
     dataset_id = made.json()["id"]
     rss_before = server.high_water_mb()
     quiet = wait_for_quiet_machine(quiet_wait_s) if quiet_wait_s > 0 else None
-    busy_before, own_before = cpu_busy_seconds(), _cpu_seconds(server.pid)
+    busy_before, own_before = cpu_busy_seconds(), cpu_seconds_with(server.pid)
     started = time.perf_counter()
     with open(upload, "rb") as body:
         sent = api.post(f"/api/v1/datasets/{dataset_id}/imports", content=body,
@@ -92,7 +92,7 @@ def measure_import(api: httpx.Client, server, upload: Path, images: int, timeout
         raise NotAvailable(f"POST /api/v1/datasets/{{id}}/imports answered {sent.status_code}")
     sent.raise_for_status()
     uploaded_s = time.perf_counter() - started
-    job = _wait_for_job(api, sent.json()["id"], timeout_s)
+    job = wait_for_job(api, sent.json()["id"], timeout_s)
     seconds = time.perf_counter() - started
     if job["state"] != "succeeded":
         raise RuntimeError(f"import job {job['id']} ended {job['state']!r}: {job.get('error')}")
@@ -102,12 +102,13 @@ def measure_import(api: httpx.Client, server, upload: Path, images: int, timeout
     return {"dataset_id": dataset_id, "version": newest_version(api, dataset_id), "job_id": job["id"],
             "images": images, "upload_s": round(uploaded_s, 2), "seconds": round(seconds, 2),
             "images_per_s": round(images / seconds, 1), "rss_mb_before": rss_before,
-            "peak_rss_mb": server.high_water_mb(), "server_cpu_s": round(_cpu_seconds(server.pid) - own_before, 1),
-            "others_busy_cores": others_busy_cores(busy_before, _cpu_seconds(server.pid) - own_before, seconds),
+            "peak_rss_mb": server.high_water_mb(),
+            "server_cpu_s": round(cpu_seconds_with(server.pid) - own_before, 1),
+            "others_busy_cores": others_busy_cores(busy_before, cpu_seconds_with(server.pid) - own_before, seconds),
             "quiet_wait": quiet}
 
 
-def _cpu_seconds(server_pid: int) -> float:
+def cpu_seconds_with(server_pid: int) -> float:
     """CPU time of this process and of the server process so far: what the import itself costs the machine."""
     ticks = os.sysconf("SC_CLK_TCK")
     try:
@@ -119,8 +120,8 @@ def _cpu_seconds(server_pid: int) -> float:
     return own.ru_utime + own.ru_stime + server
 
 
-def _wait_for_job(api: httpx.Client, job_id: int, timeout_s: float) -> dict:
-    """Poll GET /jobs/{id} (the import runs in a thread of the server) until it is no longer queued or running."""
+def wait_for_job(api: httpx.Client, job_id: int, timeout_s: float) -> dict:
+    """Poll GET /jobs/{id} (an import, or a training task's job) until it is no longer queued or running."""
     deadline = time.monotonic() + timeout_s
     while True:
         found = api.get(f"/api/v1/jobs/{job_id}")
@@ -129,7 +130,7 @@ def _wait_for_job(api: httpx.Client, job_id: int, timeout_s: float) -> dict:
         if job["state"] not in ("queued", "running"):
             return job
         if time.monotonic() > deadline:
-            raise RuntimeError(f"import job {job_id} still {job['state']!r} ({job['progress_phase']} "
+            raise RuntimeError(f"job {job_id} still {job['state']!r} ({job['progress_phase']} "
                                f"{job['progress_done']}/{job['progress_total']}) after {timeout_s:.0f} s")
         time.sleep(0.25)
 

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 def test_tiny_benchmark_writes_every_section(tmp_path, shared_datasets):
     out = tmp_path / "results"
     run = subprocess.run([sys.executable, "-m", "bench", "all", "--tiny", "--out", str(out)],
-                         cwd=ROOT, capture_output=True, text=True, timeout=200)
+                         cwd=ROOT, capture_output=True, text=True, timeout=260)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
 
     results = json.loads((out / "results.json").read_text())
@@ -42,8 +42,9 @@ def test_tiny_benchmark_writes_every_section(tmp_path, shared_datasets):
 
     markdown = (out / "results.md").read_text()
     assert results["server"]["backends"]["sqlite"]["token_call"]["status"] == "ok"
+    assert results["endpoint"]["status"] == "ok", results["endpoint"]
     for section in ("## Machine", "## Training", "## Inference", "## Validation / import speed", "## Platform server",
-                    "## Peak memory", "## Not measured / failed"):
+                    "## Published endpoint vs `classmill serve`", "## Peak memory", "## Not measured / failed"):
         assert section in markdown
 
 
@@ -68,3 +69,19 @@ def test_tiny_server_benchmark_measures_what_the_server_has_and_names_the_rest(t
         assert measured["peak_rss_mb"] > 0
     markdown = (out / "results.md").read_text()
     assert "## Platform server" in markdown and "| sqlite |" in markdown and "| postgresql |" in markdown
+
+
+def test_tiny_endpoint_benchmark_trains_publishes_and_loads_both_services(tmp_path):
+    """`python -m bench endpoint --tiny`: the platform trains and publishes; the endpoint and `classmill serve`
+    answer every request, and the endpoint's own statistics count every request sent to it."""
+    out = tmp_path / "results"
+    run = subprocess.run([sys.executable, "-m", "bench", "endpoint", "--tiny", "--out", str(out)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=150)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    endpoint = json.loads((out / "results.json").read_text())["endpoint"]
+    assert endpoint["status"] == "ok", endpoint
+    for target in ("serve", "endpoint"):
+        assert endpoint[target]["failed_requests"] == 0 and endpoint[target]["requests_per_s_median"] > 0
+    counted = endpoint["endpoint_statistics"]
+    assert counted["request_count"] == counted["requests_sent"] and counted["error_count"] == 0
+    assert "## Published endpoint vs `classmill serve`" in (out / "results.md").read_text()

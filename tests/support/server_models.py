@@ -1,10 +1,9 @@
-"""Model versions for server tests without training: a ModelVersion row whose model.cmb is the colour
-bundle (support/colour_bundle.py: it answers the dominant colour of the image's top half)."""
+"""Model versions for the server tests without training: a row whose folder holds a known bundle."""
 
 from __future__ import annotations
 
-import secrets
 import shutil
+import uuid
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -14,29 +13,32 @@ from classmill.server.db.datasets import DatasetVersion
 from classmill.server.db.projects import Project
 from classmill.server.db.session import writing
 from classmill.server.db.training import ModelVersion
+from classmill.server.jobs.model_build import BUNDLE_NAME, MODELS_FOLDER
 from support.colour_bundle import COLOUR_LABELS, build_colour_bundle
 
 
-def add_model_version(session: Session, workspace: Path, project_id: int, *, bundle: Path | None = None,
+def add_model_version(session: Session, workspace: Path, project_id: int, bundle: Path | None = None, *,
                       thresholds: dict[str, float] | None = None) -> ModelVersion:
-    """Version n+1 of the project, on its dataset's newest version. bundle: a colour bundle to copy
-    (building one takes a few seconds of torch export); thresholds: its deployed thresholds."""
-    folder = Path(workspace) / "models" / f"test-{secrets.token_hex(6)}"
+    """Version n+1 of the project, on its dataset's newest version, serving `bundle` (default: a fresh
+    colour bundle, see support/colour_bundle.py) as model.cmb; files first, then the row, as a job does."""
+    folder = Path(workspace) / MODELS_FOLDER / f"test-{uuid.uuid4().hex[:12]}"
     folder.mkdir(parents=True)
-    if bundle is not None:
-        shutil.copyfile(bundle, folder / "model.cmb")
+    if bundle is None:
+        build_colour_bundle(folder / BUNDLE_NAME)
     else:
-        build_colour_bundle(folder / "model.cmb")
-    project = session.get(Project, project_id)
+        shutil.copyfile(bundle, folder / BUNDLE_NAME)
     with writing(session):
-        dataset_version = session.scalar(select(DatasetVersion).where(DatasetVersion.dataset_id == project.dataset_id)
+        project = session.get(Project, project_id)
+        dataset_version = session.scalar(select(DatasetVersion.id)
+                                         .where(DatasetVersion.dataset_id == project.dataset_id)
                                          .order_by(DatasetVersion.number.desc()).limit(1))
         number = (session.scalar(select(func.max(ModelVersion.number))
                                  .where(ModelVersion.project_id == project_id)) or 0) + 1
-        version = ModelVersion(project_id=project_id, number=number, task_name="colour", epochs=1,
-                               dataset_version_id=dataset_version.id, classes=list(COLOUR_LABELS),
-                               folder=folder.relative_to(workspace).as_posix(),
+        version = ModelVersion(project_id=project_id, number=number, task_id=None, task_name="colour test",
+                               dataset_version_id=dataset_version, epochs=1, classes=list(COLOUR_LABELS), config={},
+                               metrics={}, folder=folder.relative_to(workspace).as_posix(),
                                suggested_thresholds=dict(thresholds or {}), thresholds=dict(thresholds or {}),
-                               size_bytes=(folder / "model.cmb").stat().st_size)
+                               size_bytes=(folder / BUNDLE_NAME).stat().st_size)
         session.add(version)
+        session.flush()
     return version

@@ -32,13 +32,23 @@ async def _on_problem(request: Request, exc: ApiProblem) -> JSONResponse:
     return problem_response(exc)
 
 
-async def _on_user_error(request: Request, exc: UserError) -> JSONResponse:
+def user_error_problem(exc: UserError) -> ApiProblem:
+    """A library error met while answering (a bad zip, ...) as the service's 400."""
     if isinstance(exc, ArchiveError):
-        return problem_response(ApiProblem(400, "bad_zip", str(exc), "Send a valid .zip of images with relative paths."))
-    return problem_response(ApiProblem(400, "bad_request", str(exc), "Change the request as the message says."))
+        return ApiProblem(400, "bad_zip", str(exc), "Send a valid .zip of images with relative paths.")
+    return ApiProblem(400, "bad_request", str(exc), "Change the request as the message says.")
+
+
+async def _on_user_error(request: Request, exc: UserError) -> JSONResponse:
+    return problem_response(user_error_problem(exc))
 
 
 async def _on_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    return validation_response(exc)
+
+
+def validation_response(exc: RequestValidationError) -> JSONResponse:
+    """The prediction routes' 422 for a malformed request (also what the platform answers on /serve/...)."""
     # FastAPI's default lists pydantic internals; say which field is wrong in one sentence.
     parts = []
     for err in exc.errors():

@@ -28,6 +28,12 @@ class ServeState:
             entry = self._batchers[id(predictor)] = (predictor, batcher)
         return entry[1]
 
+    async def discard(self, predictor: Predictor) -> None:
+        """Stop and forget the batcher of a model the host no longer serves (it unloaded the model)."""
+        entry = self._batchers.pop(id(predictor), None)
+        if entry is not None:
+            await entry[1].stop()
+
     async def stop(self) -> None:
         """Stop every batcher and the decode threads (a later request starts fresh ones)."""
         for _, batcher in self._batchers.values():

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
+import asyncio
+from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
@@ -12,6 +13,7 @@ from classmill.infer.predictor import usable_cores
 from classmill.server.api.openapi import install_security_schemes
 from classmill.server.api.problems import install_server_problem_handlers
 from classmill.server.api.routes import API_PREFIX, api_routers, page_routers
+from classmill.server.api.serving import mount_endpoints
 from classmill.server.api.uploads import body_limits
 from classmill.server.db.migrate import upgrade_database
 from classmill.server.db.session import make_engine, session_factory
@@ -19,6 +21,8 @@ from classmill.server.login_limits import LoginLimiter
 from classmill.server.jobs.executor import LIGHT, TRAINING
 from classmill.server.jobs.local import LocalExecutor
 from classmill.server.jobs.threads import BackgroundWork
+from classmill.server.serving.predictors import PredictorCache
+from classmill.server.serving.runtime import ServingRuntime
 from classmill.server.services import jobs
 from classmill.server.services.housekeeping import remove_orphan_files
 from classmill.server.services.batch_tests import remove_orphan_batch_folders
@@ -32,10 +36,15 @@ from classmill.server.store.tested_images import TestedImages
 from classmill.server.workspace import prepare_workspace, workspace_secret
 from classmill.serve.decode_pool import DecodePool
 from classmill.serve.limits import BodySizeLimit
+from classmill.serve.settings import ServeSettings, load_settings as load_serve_settings
 
 
-def build_state(settings: Settings) -> ServerState:
-    """Everything the app shares, made once: the workspace exists and its secret is read here."""
+def build_state(settings: Settings, serve_settings: ServeSettings | None = None) -> ServerState:
+    """Everything the app shares, made once: the workspace exists and its secret is read here.
+
+    serve_settings: the published endpoints' limits (default: from CLASSMILL_SERVE_* variables, as
+    `classmill serve` reads them).
+    """
     prepare_workspace(settings.workspace)
     secret = settings.session_secret.get_secret_value().encode() if settings.session_secret else None
     engine = make_engine(settings.resolved_database_url)
@@ -52,6 +61,8 @@ def build_state(settings: Settings) -> ServerState:
         executor=local_executor(settings, sessions),
         tested_images=TestedImages(StoreLayout(settings.workspace).model_tests, settings.test_retention_h * 3600),
         decode_pool=DecodePool(usable_cores()),
+        serving=ServingRuntime(serve_settings or load_serve_settings(), PredictorCache(settings.endpoint_models),
+                               settings.endpoint_stats_flush_s),
     )
 
 
@@ -77,15 +88,22 @@ def _reconcile(state: ServerState) -> None:
     state.tested_images.sweep()
 
 
-def create_app(settings: Settings) -> FastAPI:
-    state = build_state(settings)
+def create_app(settings: Settings, *, serve_settings: ServeSettings | None = None) -> FastAPI:
+    """The platform server; serve_settings: the published endpoints' limits (default CLASSMILL_SERVE_*)."""
+    state = build_state(settings, serve_settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         if settings.migrate_on_start:
             await run_in_threadpool(upgrade_database, state.engine)
         await run_in_threadpool(_reconcile, state)
+        flusher = asyncio.create_task(state.serving.flush_periodically(state.sessions), name="endpoint-stats")
         yield
+        flusher.cancel()
+        with suppress(asyncio.CancelledError):
+            await flusher
+        await run_in_threadpool(state.serving.flush_stats, state.sessions)  # the last requests' counts
+        await state.serving.stop()
         await run_in_threadpool(state.background.shutdown)
         await run_in_threadpool(state.executor.shutdown)  # job processes live on; the next start re-attaches them
         state.decode_pool.shutdown()
@@ -93,7 +111,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     app = FastAPI(
         title="classmill platform",
-        description="Accounts and API tokens of the classmill platform (datasets, jobs and models to come).",
+        description="The classmill platform: accounts, datasets, projects, training tasks, model versions and "
+                "published endpoints (/serve/{name}/predict).",
         version=__version__,
         docs_url=None,  # Swagger/ReDoc need a CDN; /docs is self-contained
         redoc_url=None,
@@ -101,8 +120,9 @@ def create_app(settings: Settings) -> FastAPI:
     )
     setattr(app.state, STATE_ATTRIBUTE, state)
     install_server_problem_handlers(app)
+    mount_endpoints(app, state)  # before the body limit, which then runs first (the last added is outermost)
     # No body is read whole before its size is known to be allowed (the offline service's middleware).
-    app.add_middleware(BodySizeLimit, **body_limits(settings.max_upload_bytes))
+    app.add_middleware(BodySizeLimit, **body_limits(settings.max_upload_bytes, state.serving.settings))
     for router in api_routers:
         app.include_router(router, prefix=API_PREFIX)
     for router in page_routers:

@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     job_heartbeat_s: float = Field(10, gt=0, description="a running job records that it is alive this often, seconds")
     job_heartbeat_timeout_s: float = Field(120, gt=0, description="at start, a running job silent this long counts as gone")
     test_retention_h: float = Field(24, gt=0, description="images of single-image model tests are kept this many hours (to add one to a dataset)")
+    endpoint_models: int = Field(8, ge=1, description="published models kept loaded at once; the least recently "
+                                 "used is unloaded when another is needed")
+    endpoint_stats_flush_s: float = Field(5, gt=0, description="how often the endpoints' request counts and "
+                                          "latencies are written to the database, seconds")
     migrate_on_start: bool = Field(True, description="upgrade the database schema when the server starts")
     # argon2id cost; the defaults are argon2-cffi's (RFC 9106 low-memory profile). Lower only in tests.
     argon2_time_cost: int = Field(3, ge=1)

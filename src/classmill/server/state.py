@@ -1,5 +1,5 @@
 """What every request of one app shares: settings, database, password hasher, login limiter, CSRF key,
-the job executor, the model tests' image area and the bounded pool that decodes test images."""
+the job executor, the model tests' image area and decode pool, and the published endpoints' runtime."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from classmill.serve.decode_pool import DecodePool
 from classmill.server.jobs.executor import Executor
 from classmill.server.jobs.threads import BackgroundWork
 from classmill.server.login_limits import LoginLimiter
+from classmill.server.serving.runtime import ServingRuntime
 from classmill.server.services.passwords import Passwords
 from classmill.server.settings import Settings
 from classmill.server.store.layout import StoreLayout
@@ -33,3 +34,4 @@ class ServerState:
     executor: Executor  # runs training and batch test (later evaluation, export) jobs
     tested_images: TestedImages  # single-image tests, kept settings.test_retention_h
     decode_pool: DecodePool  # model tests decode here: a few at a time across all requests
+    serving: ServingRuntime  # published endpoints: loaded models, serve limits, request statistics

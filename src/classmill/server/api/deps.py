@@ -39,6 +39,11 @@ StoreDep = Annotated[StoreLayout, Depends(get_store)]
 
 def current_user(request: Request, state: StateDep, session: SessionDep) -> User:
     """The user of an API token (Authorization: Bearer) or of the login cookie; 401 otherwise."""
+    return authenticate(request, state.csrf_key, session)
+
+
+def authenticate(request: Request, csrf_key: bytes, session: Session) -> User:
+    """current_user's check, for callers outside a route's dependencies (the published endpoints' gate)."""
     authorization = request.headers.get("Authorization")
     if authorization is not None:
         scheme, _, secret = authorization.partition(" ")
@@ -56,7 +61,7 @@ def current_user(request: Request, state: StateDep, session: SessionDep) -> User
     if user is None:
         raise NotAuthenticated("your login has ended (logged out, expired, or the account was disabled).",
                                "Log in again (POST /api/v1/auth/login).", code="session_ended")
-    if request.method not in SAFE_METHODS and not csrf_ok(request, state.csrf_key, key):
+    if request.method not in SAFE_METHODS and not csrf_ok(request, csrf_key, key):
         raise Forbidden("the request has no valid CSRF token.",
                         "Send the classmill_csrf cookie's value in the X-CSRF-Token header.", code="csrf_failed")
     return user

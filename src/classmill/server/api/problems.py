@@ -1,7 +1,8 @@
 """The server's 4xx answers, all in the service's one shape: {"detail", "code", "fix", "filename"?}.
 
 The shape and ApiProblem come from classmill.serve.problems; the handlers here add the server's
-own errors (ServiceError) and give routing and validation errors the same shape.
+own errors (ServiceError) and give routing and validation errors the same shape. Under /serve/ (the
+published endpoints) a malformed request gets exactly `classmill serve`'s answer.
 """
 
 from __future__ import annotations
@@ -12,8 +13,11 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from classmill.errors import UserError
-from classmill.serve.problems import ApiProblem, jsonable, problem_response
+from classmill.serve.problems import (ApiProblem, jsonable, problem_response, user_error_problem,
+                                      validation_response)
 from classmill.server.errors import ServiceError, TooManyAttempts
+
+SERVE_PREFIX = "/serve"  # published endpoints: /serve/{name}/predict, ...
 
 _HTTP_CODES = {
     401: ("not_authenticated", "Log in, or send 'Authorization: Bearer <token>'."),
@@ -27,6 +31,11 @@ async def _on_problem(request: Request, exc: ApiProblem) -> JSONResponse:
 
 
 async def _on_service_error(request: Request, exc: ServiceError) -> JSONResponse:
+    return service_error_response(exc)
+
+
+def service_error_response(exc: ServiceError) -> JSONResponse:
+    """A service's error as its 4xx (with Retry-After or WWW-Authenticate where the status needs one)."""
     response = problem_response(ApiProblem(exc.status, exc.code, exc.detail, exc.fix))
     if isinstance(exc, TooManyAttempts):
         response.headers["Retry-After"] = str(exc.retry_after_s)
@@ -36,7 +45,7 @@ async def _on_service_error(request: Request, exc: ServiceError) -> JSONResponse
 
 
 async def _on_user_error(request: Request, exc: UserError) -> JSONResponse:
-    return problem_response(ApiProblem(400, "bad_request", str(exc), "Change the request as the message says."))
+    return problem_response(user_error_problem(exc))
 
 
 async def _on_http_error(request: Request, exc: HTTPException) -> JSONResponse:
@@ -48,6 +57,8 @@ async def _on_http_error(request: Request, exc: HTTPException) -> JSONResponse:
 
 
 async def _on_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    if request.url.path.startswith(SERVE_PREFIX + "/"):
+        return validation_response(exc)
     parts = []
     for err in exc.errors():
         where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path"))

@@ -10,6 +10,10 @@ from pathlib import Path
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
+from classmill.serve.app import body_limit_for
+from classmill.serve.limits import too_large_problem
+from classmill.serve.settings import ServeSettings
+from classmill.server.api.problems import SERVE_PREFIX
 from classmill.server.errors import ServiceError
 from classmill.server.services.model_tests import MAX_TEST_IMAGE_BYTES, MAX_TEST_IMAGES
 
@@ -24,17 +28,23 @@ _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a first entry, or an empty archiv
 MAX_NAME_CHARS = 255  # of an uploaded file's name: its end is kept, with the extension
 
 
-def body_limits(upload_limit: int) -> dict:
+def body_limits(upload_limit: int, serve: ServeSettings) -> dict:
     """BodySizeLimit's arguments for the server: every body is counted as it arrives and cut off at
     its limit (MAX_JSON_BYTES, `upload_limit` on the upload routes, less on a model test), before
-    anything parses it."""
+    anything parses it. Published endpoints (/serve/...) get `classmill serve`'s limits and 413 answer,
+    from `serve`."""
+    serve_limit = body_limit_for(serve)
 
     def limit_for(path: str) -> int:
+        if path.startswith(SERVE_PREFIX + "/"):
+            return serve_limit(path)
         if _MODEL_TEST_PATH.match(path):
             return min(upload_limit, MODEL_TEST_BODY_BYTES)
         return upload_limit if _UPLOAD_PATH.match(path) else MAX_JSON_BYTES
 
     def problem_for(path: str, limit: int) -> dict:
+        if path.startswith(SERVE_PREFIX + "/"):
+            return too_large_problem(path, limit)
         if _MODEL_TEST_PATH.match(path):
             return {"detail": f"the request is larger than {limit / 2**20:.0f} MiB.", "code": "request_too_large",
                     "fix": f"Send at most {MAX_TEST_IMAGES} images of at most {MAX_TEST_IMAGE_BYTES / 2**20:g} MiB "

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from classmill.server.api.routes import (auth, batch_tests, datasets, docs, health, images, jobs, me, model_tests,
-                                         models, projects, setup, shares, tasks, tokens, usage, users, versions)
+from classmill.server.api.routes import (auth, batch_tests, datasets, docs, endpoints, health, images, jobs, me,
+                                         model_tests, models, projects, setup, shares, tasks, tokens, usage, users,
+                                         versions)
 
 API_PREFIX = "/api/v1"
 
@@ -20,5 +21,5 @@ PUBLIC_ROUTES = frozenset({
 
 api_routers = (health.router, setup.router, auth.router, me.router, tokens.router, users.router, datasets.router,
                versions.router, images.router, jobs.router, projects.router, shares.router, tasks.router,
-               models.router, model_tests.router, batch_tests.router, usage.router)
+               models.router, model_tests.router, batch_tests.router, usage.router, endpoints.router)
 page_routers = (docs.router,)
