@@ -10,12 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import stat
-import subprocess
 import sys
-import time
-import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -24,7 +19,8 @@ import pytest
 
 from classmill.infer import Predictor
 from classmill.sdk import build_sdk
-from classmill.sdk.instructions import VENV, install_line_linux
+from classmill.sdk.instructions import VENV
+from support.sdk_install import install_sdk, run, running_sdk
 
 pytestmark = [
     pytest.mark.slow,
@@ -35,28 +31,13 @@ MAX_INSTALLED_MIB = 200
 MURKY_RED = (160, 120, 40)  # answered "red" with ~0.79: uncertain under the 0.9 threshold
 
 
-def _clean_env(tmp: Path) -> dict[str, str]:
-    """The user's environment: none of this test's PYTHONPATH (it would import classmill from the source
-    tree instead of the installed wheel), no user site, `python3` being the interpreter under test."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PYTHON", "VIRTUAL_ENV", "CLASSMILL_")) and k != "PIP_REQUIRE_VIRTUALENV"}
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    env.update(PYTHONNOUSERSITE="1", HOME=env.get("HOME", str(tmp)))
-    return env
 
 
-def _run(command, cwd: Path, env: dict, timeout: float, shell: bool = False) -> subprocess.CompletedProcess:
-    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, shell=shell)
 
 
-def _unzip(path: Path, dest: Path) -> None:
-    # Like `unzip`: keep the modes the zip records (run.sh is executable).
-    with zipfile.ZipFile(path) as zf:
-        for info in zf.infolist():
-            zf.extract(info, dest)
-            mode = stat.S_IMODE(info.external_attr >> 16)
-            if mode:
-                os.chmod(dest / info.filename, mode)
+
+
+
 
 
 def _tree_bytes(root: Path) -> int:
@@ -72,12 +53,7 @@ def _sizes(site: Path) -> dict[str, int]:
     return {entry.name: (_tree_bytes(entry) if entry.is_dir() else entry.stat().st_size) for entry in site.iterdir()}
 
 
-def _free_port() -> int:
-    import socket
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class _TopK(HTMLParser):
@@ -97,38 +73,24 @@ class _TopK(HTMLParser):
 
 @pytest.fixture(scope="module")
 def installed_sdk(colour_bundle, tmp_path_factory):
-    """The SDK unpacked and installed by its README's line: (folder, env, install seconds)."""
+    """The SDK unpacked and installed by its README's line."""
     tmp = tmp_path_factory.mktemp("sdk")
     info = build_sdk(colour_bundle, tmp / "colour-sdk.zip", thresholds={"red": 0.9})
-    _unzip(info.path, tmp / "unpacked")
-    folder = tmp / "unpacked" / info.folder
-    env = _clean_env(tmp)
-    readme_line = install_line_linux(info.runtime_wheel)
-    assert readme_line in (folder / "README.md").read_text()
-    start = time.monotonic()
-    install = _run(readme_line, folder, env, timeout=600, shell=True)
-    seconds = time.monotonic() - start
-    if install.returncode != 0:
-        venv_python = folder / VENV / "bin" / "python"
-        probe = _run([str(venv_python), "-m", "pip", "index", "versions", "numpy"], folder, env, timeout=120)
-        if probe.returncode != 0:
-            pytest.skip(f"no package index reachable to install the runtime's dependencies: {probe.stderr[-500:]}")
-        pytest.fail(f"the README's install line failed:\n{install.stdout[-3000:]}\n{install.stderr[-3000:]}")
-    return folder, env, seconds
+    return install_sdk(info.path, info.folder, info.runtime_wheel, tmp)
 
 
 def test_the_runtime_installs_without_torch_and_serves_like_the_predictor(installed_sdk, make_two_tone, colours,
                                                                          tmp_path):
-    folder, env, install_seconds = installed_sdk
+    folder, env, install_seconds = installed_sdk.folder, installed_sdk.env, installed_sdk.install_seconds
     venv_python = folder / VENV / "bin" / "python"
     assert "include-system-site-packages = false" in (folder / VENV / "pyvenv.cfg").read_text()
-    site = Path(_run([str(venv_python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+    site = Path(run([str(venv_python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                      tmp_path, env, 60).stdout.strip())
 
     # The runtime, not the full package: no torch, no training code.
-    no_torch = _run([str(venv_python), "-c", "import torch"], tmp_path, env, 60)
+    no_torch = run([str(venv_python), "-c", "import torch"], tmp_path, env, 60)
     assert no_torch.returncode != 0 and "No module named 'torch'" in no_torch.stderr
-    probe = _run([str(venv_python), "-c", "import json, classmill, importlib.util as u; print(json.dumps([classmill.__file__, "
+    probe = run([str(venv_python), "-c", "import json, classmill, importlib.util as u; print(json.dumps([classmill.__file__, "
                   "[m for m in ('classmill.train', 'classmill.export', 'sklearn', 'timm') if u.find_spec(m)]]))"],
                  tmp_path, env, 60)
     where, present = json.loads(probe.stdout)
@@ -138,22 +100,7 @@ def test_the_runtime_installs_without_torch_and_serves_like_the_predictor(instal
     for name, image in images.items():
         image.save(tmp_path / name)
 
-    port = _free_port()
-    server = subprocess.Popen(["./run.sh", "--port", str(port)], cwd=folder, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert server.poll() is None, f"run.sh exited with {server.returncode}: {server.stdout.read()}"
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the SDK's service did not answer within 90 s"
-            time.sleep(0.2)
-
+    with running_sdk(installed_sdk) as url:
         reference = Predictor.load(folder / "bundle" / "model.cmb")  # in this process, from the same bundle
         assert reference.thresholds == {"red": 0.9}
         for name in images:
@@ -174,13 +121,6 @@ def test_the_runtime_installs_without_torch_and_serves_like_the_predictor(instal
         murky = httpx.post(f"{url}/predict", files={"files": ("m.png", (tmp_path / "murky.png").read_bytes())},
                            timeout=60).json()[0]
         assert murky["uncertain"] is True and murky["threshold"] == 0.9  # the SDK serves the given thresholds
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=30)
 
     # Measured after serving, so the bytecode Python wrote on first import counts too.
     sizes = _sizes(site)
