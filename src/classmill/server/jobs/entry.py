@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from classmill.errors import UserError
 from classmill.server.db.session import make_engine, session_factory
+from classmill.server.jobs.int8_job import INT8_KIND
 from classmill.server.services import jobs
 from classmill.server.settings import load_settings
 
@@ -127,7 +128,14 @@ def _ask_run(folder: Path, action: str) -> None:
         pass  # not training yet (or already done): the engine also asks ctx.requested() at every step
 
 
-KINDS: dict[str, KindFunction] = {"train": _train}
+def _export_int8(ctx: JobContext) -> tuple[str, dict]:
+    """A model version's INT8 bundle, measured against FP32 on the run's validation split."""
+    from classmill.server.jobs.int8_job import run_int8_export
+
+    return run_int8_export(ctx)
+
+
+KINDS: dict[str, KindFunction] = {"train": _train, INT8_KIND: _export_int8}
 
 
 def register_kind(name: str, function: KindFunction) -> None:

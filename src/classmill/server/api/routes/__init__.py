@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from classmill.server.api.routes import (auth, datasets, docs, health, images, jobs, me, models, projects, setup,
-                                         shares, tasks, tokens, users, versions)
+from classmill.server.api.routes import (auth, datasets, docs, health, images, jobs, me, model_reports, models,
+                                         projects, setup, shares, tasks, tokens, users, versions)
 
 API_PREFIX = "/api/v1"
 
@@ -20,5 +20,5 @@ PUBLIC_ROUTES = frozenset({
 
 api_routers = (health.router, setup.router, auth.router, me.router, tokens.router, users.router, datasets.router,
                versions.router, images.router, jobs.router, projects.router, shares.router, tasks.router,
-               models.router)
+               model_reports.router, models.router)  # model_reports first: /models/compare before /models/{id}
 page_routers = (docs.router,)
