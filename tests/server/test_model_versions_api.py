@@ -14,8 +14,16 @@ import zipfile
 
 import pytest
 
+from classmill.errors import UserError
+from classmill.server.db.jobs import Job
+from classmill.server.db.session import writing
+from classmill.server.jobs.int8_job import INT8_KIND
+from classmill.server.services import model_int8
+from classmill.server.services.jobs import submit_job
+from classmill.server.state import STATE_ATTRIBUTE
 from support.model_versions import make_model_version
 from support.server_accounts import assert_problem
+from support.server_datasets import user_named
 from support.server_world import make_world
 from support.training import wait_for
 
@@ -65,7 +73,8 @@ def hand_made(world, settings):
     images = [(label, "val", f"{label}/{i}.png") for i, label in enumerate(LABELS)]
     dataset, dataset_version, hashes = world.dataset("alice", "pets", images)
     versions = []
-    for name, probs, config in [("first", PROBS_A, {"epochs": 5, "lr": 0.01}), ("second", PROBS_B, {"epochs": 9, "lr": 0.01})]:
+    for name, probs, config in [("first", PROBS_A, {"epochs": 5, "lr": 0.01}),
+                                ("second", PROBS_B, {"epochs": 9, "lr": 0.01})]:
         project = _project(world, dataset.id, name)
         accuracy = sum(p.index(max(p)) == CLASSES.index(label) for p, label in zip(probs, LABELS)) / len(LABELS)
         versions.append(make_model_version(
@@ -103,7 +112,9 @@ def test_threshold_preview_moves_one_class_and_keeps_the_others_deployed(world, 
     assert world.alice.get(f"/api/v1/models/{version}").json()["thresholds"] == DEPLOYED
 
     assert_problem(world.alice.get(url, params={"class": "owl", "threshold": 0.5}), 422, "unknown_class")
-    assert_problem(world.alice.get(url, params={"class": "cat", "threshold": 1.5}), 422)
+    for hostile in (1.5, "nan", "inf", "x"):
+        assert_problem(world.alice.get(url, params={"class": "cat", "threshold": hostile}), 422)
+    assert_problem(world.alice.get(url, params={"class": "c" * 5000, "threshold": 0.5}), 422)
     assert_problem(world.alice.post(url, json={"thresholds": {"cat": -0.1}}), 422, "invalid_threshold")
     assert_problem(world.alice.get(url, params={"class": "cat", "threshold": 0.5, "split": "test"}), 404,
                    "split_not_evaluated")
@@ -185,6 +196,48 @@ def test_int8_of_a_version_whose_run_is_gone_is_refused_with_the_fix(world, hand
     assert "new task" in problem["fix"]
     assert world.alice.get(f"/api/v1/models/{hand_made['a'].id}").json()["int8"] is None
     assert_problem(world.bob.post(f"/api/v1/models/{hand_made['a'].id}/int8"), 404, "model_not_found")
+
+
+def test_only_the_current_attempt_of_an_int8_job_publishes_its_bundle(world, settings, hand_made):
+    version = hand_made["a"]
+    with writing(world.db):
+        job = Job(kind=INT8_KIND, attempt="current", owner_id=user_named(world.db, "alice").id, state="running",
+                  params={"model_version_id": version.id})
+        world.db.add(job)
+    folder = settings.workspace / version.folder
+    written = folder / ".model-int8.cmb.tmp"
+    written.write_bytes(b"bundle")
+    record = {"job_id": job.id, "state": "succeeded"}
+    size_before = version.size_bytes
+
+    assert not model_int8.commit_int8(world.db, job.id, "replaced", version.id, written, record, settings.workspace)
+    assert written.exists() and not (folder / "model-int8.cmb").exists()
+    assert not model_int8.record_int8(world.db, job.id, "replaced", version.id, {"state": "failed"})
+    assert world.alice.get(f"/api/v1/models/{version.id}").json()["int8"] is None
+
+    assert model_int8.commit_int8(world.db, job.id, "current", version.id, written, record, settings.workspace)
+    assert not written.exists() and (folder / "model-int8.cmb").read_bytes() == b"bundle"
+    after = world.alice.get(f"/api/v1/models/{version.id}").json()
+    assert after["int8"] == record and after["size_bytes"] == size_before + len(b"bundle")
+    assert world.alice.get(f"/api/v1/models/{version.id}/files/model-int8.cmb").content == b"bundle"
+    assert world.alice.post(f"/api/v1/models/{version.id}/int8").status_code == 200  # there: no job, no run needed
+
+    assert world.alice.delete(f"/api/v1/models/{version.id}").status_code == 204
+    written.parent.mkdir(parents=True, exist_ok=True)
+    written.write_bytes(b"late")
+    with pytest.raises(UserError, match="was deleted"):
+        model_int8.commit_int8(world.db, job.id, "current", version.id, written, record, settings.workspace)
+
+
+def test_an_int8_job_that_cannot_export_records_why_on_the_version(world, app, hand_made):
+    version = hand_made["a"]
+    executor = getattr(app.state, STATE_ATTRIBUTE).executor
+    job = submit_job(world.db, executor, user_named(world.db, "alice"), INT8_KIND,
+                     {"model_version_id": version.id, "run": "task-404"})
+    ended = _wait(world.alice, f"/api/v1/jobs/{job.id}", timeout=120)
+    assert ended["state"] == "failed" and "no such run folder" in ended["error"]
+    record = world.alice.get(f"/api/v1/models/{version.id}").json()["int8"]
+    assert record["job_id"] == job.id and record["state"] == "failed" and "no such run folder" in record["error"]
 
 
 # ---- a trained version: the routes against its real report, and INT8 end to end ----

@@ -8,7 +8,7 @@ label differs between the two dataset versions) is judged against each version's
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -131,7 +131,8 @@ def compare_metrics(a: dict, b: dict, classes_a: list[str], classes_b: list[str]
 
 def config_differences(a: dict, b: dict) -> dict[str, dict]:
     """The training options whose values differ (an option only one has counts, with None for the other)."""
-    return {name: {"a": a.get(name), "b": b.get(name)} for name in sorted(set(a) | set(b)) if a.get(name) != b.get(name)}
+    return {name: {"a": a.get(name), "b": b.get(name)} for name in sorted(set(a) | set(b))
+            if a.get(name) != b.get(name)}
 
 
 def verdict_changes(a: SplitPredictions, b: SplitPredictions, limit: int) -> VerdictChanges:
@@ -171,9 +172,9 @@ def _with_names(session: Session, changes: VerdictChanges, a: ModelVersion, b: M
     listed = [change.content_hash for group in changes.images.values() for change in group]
     names = original_names(session, b.dataset_version_id, listed)
     names.update(original_names(session, a.dataset_version_id, listed))  # a's name wins where both have one
-    images = {verdict: [VerdictChange(**{**change.__dict__, "original_name": names.get(change.content_hash)})
-                        for change in group] for verdict, group in changes.images.items()}
-    return VerdictChanges(changes.shared, changes.only_a, changes.only_b, changes.counts, images)
+    images = {verdict: [replace(change, original_name=names.get(change.content_hash)) for change in group]
+              for verdict, group in changes.images.items()}
+    return replace(changes, images=images)
 
 
 def compare_versions(session: Session, user: User, a_id: int, b_id: int, split: str, limit: int,

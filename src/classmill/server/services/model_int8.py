@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from classmill.errors import UserError
 from classmill.server.db.jobs import Job
 from classmill.server.db.models import User
 from classmill.server.db.projects import Project
@@ -79,7 +80,7 @@ def request_int8(session: Session, executor: Executor, user: User, version_id: i
 
 
 def _usable_run(session: Session, version: ModelVersion, workspace: Path) -> str:
-    """The name of the task's run folder, if it still holds this version's checkpoint; Conflict with the fix otherwise."""
+    """The task's run folder name, if it still holds this version's checkpoint; Conflict with the fix otherwise."""
     from classmill.train.run_dir import RunDirectory
 
     gone = Conflict(f"model version {version.id}'s training run is gone (its task {version.task_name!r} was "
@@ -142,14 +143,17 @@ def record_int8(session: Session, job_id: int, attempt: str, version_id: int, re
 
 def commit_int8(session: Session, job_id: int, attempt: str, version_id: int, written: Path, record: dict,
                 workspace: Path) -> bool:
-    """Rename the written bundle to the version's model-int8.cmb and record it, in one guarded transaction.
+    """Rename the written bundle to the version's model-int8.cmb and record it, in one guarded transaction;
+    False when the attempt is stale, UserError when the version was deleted meanwhile.
 
     The rename comes before the commit: the row never names a file that is not there (a crash in
     between leaves the file with the row still "running", and the next request exports again).
     """
     with writing(session, lock_name=_lock(version_id)):
         version = session.get(ModelVersion, version_id, populate_existing=True)
-        if version is None or not _current(session, job_id, attempt):
+        if version is None:
+            raise UserError(f"model version {version_id} was deleted while its INT8 bundle was made; nothing is kept.")
+        if not _current(session, job_id, attempt):
             return False
         final = int8_path(workspace, version)
         replaced = final.stat().st_size if final.is_file() else 0

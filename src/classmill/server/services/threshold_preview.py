@@ -64,6 +64,7 @@ class ThresholdTable:
 
     def __init__(self, predictions: SplitPredictions) -> None:
         self.classes = predictions.classes
+        self._index = {name: i for i, name in enumerate(self.classes)}
         self.n_images = predictions.n_images
         self._support = np.bincount(predictions.labels, minlength=len(self.classes))
         # One sort by (class, confidence), then each class is a slice: no pass over the rows per class.
@@ -79,7 +80,7 @@ class ThresholdTable:
             self._correct_from.append(np.append(np.cumsum(correct[start:end][::-1])[::-1], 0))
 
     def point(self, name: str, threshold: float) -> ClassPoint:
-        index = self.classes.index(name)
+        index = self._index[name]
         confidences = self._confidences[index]
         first = int(np.searchsorted(confidences, threshold - ROUNDING, side="left"))
         predicted, answered = len(confidences), len(confidences) - first
