@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from classmill.errors import UserError
 from classmill.server.db.session import make_engine, session_factory
+from classmill.server.jobs.int8_job import INT8_KIND
 from classmill.server.services import jobs
 from classmill.server.settings import load_settings
 
@@ -137,7 +138,14 @@ def _batch_test(ctx: JobContext) -> tuple[str, dict]:
     return run_batch_test(ctx.workspace, ctx.params, report, ctx.requested)
 
 
-KINDS: dict[str, KindFunction] = {"train": _train, "batch_test": _batch_test}
+def _export_int8(ctx: JobContext) -> tuple[str, dict]:
+    """A model version's INT8 bundle, measured against FP32 on the run's validation split."""
+    from classmill.server.jobs.int8_job import run_int8_export
+
+    return run_int8_export(ctx)
+
+
+KINDS: dict[str, KindFunction] = {"train": _train, "batch_test": _batch_test, INT8_KIND: _export_int8}
 
 
 def register_kind(name: str, function: KindFunction) -> None:

@@ -97,19 +97,24 @@ def bundle_path(workspace: Path, version: ModelVersion) -> Path:
 def set_thresholds(session: Session, user: User, version_id: int, thresholds: dict[str, float]) -> ModelVersion:
     """Replace the deployed per-class thresholds (classes left out keep theirs); each in [0, 1]."""
     version = get_model_version(session, user, version_id, write=True)
+    check_thresholds(version, thresholds)
+    with writing(session):
+        version = session.get(ModelVersion, version_id, populate_existing=True)
+        version.thresholds = {**version.thresholds, **{k: float(v) for k, v in thresholds.items()}}
+    return version
+
+
+def check_thresholds(version: ModelVersion, thresholds: dict[str, float]) -> None:
+    """Invalid unless every key is a class of `version` and every value a number in [0, 1]."""
     unknown = sorted(set(thresholds) - set(version.classes))
     if unknown:
-        raise Invalid(f"model version {version_id} has no class {', '.join(map(repr, unknown))}.",
+        raise Invalid(f"model version {version.id} has no class {', '.join(map(repr, unknown))}.",
                       f"Its classes are: {', '.join(version.classes)}.", code="unknown_class")
     for name, value in thresholds.items():
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) \
                 or not 0 <= value <= 1:
             raise Invalid(f"threshold of {name!r} is {value!r}.", "Give a number from 0 to 1 (0 = never uncertain).",
                           code="invalid_threshold")
-    with writing(session):
-        version = session.get(ModelVersion, version_id, populate_existing=True)
-        version.thresholds = {**version.thresholds, **{k: float(v) for k, v in thresholds.items()}}
-    return version
 
 
 def delete_model_version(session: Session, user: User, version_id: int, workspace: Path) -> None:

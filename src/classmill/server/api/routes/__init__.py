@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from classmill.server.api.routes import (auth, batch_tests, datasets, docs, endpoints, health, images, jobs, me,
-                                         model_tests, models, projects, setup, shares, tasks, tokens, usage, users,
-                                         versions)
+                                         model_reports, model_tests, models, projects, setup, shares, tasks, tokens,
+                                         usage, users, versions)
 
 API_PREFIX = "/api/v1"
 
@@ -21,5 +21,6 @@ PUBLIC_ROUTES = frozenset({
 
 api_routers = (health.router, setup.router, auth.router, me.router, tokens.router, users.router, datasets.router,
                versions.router, images.router, jobs.router, projects.router, shares.router, tasks.router,
+               model_reports.router,  # first: /models/compare before /models/{id}
                models.router, model_tests.router, batch_tests.router, usage.router, endpoints.router)
 page_routers = (docs.router,)

@@ -1,4 +1,4 @@
-"""Model versions: a project's list, one version, its report and files, its deployed thresholds, delete."""
+"""Model versions: a project's list, one version, its report and files, its deployed thresholds, INT8, delete."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from classmill.server.api.numbers import DbId
 from classmill.server.api.paging import Page, PageDep
 from classmill.server.api.temp_file_response import TempFileResponse
 from classmill.server.api.training_schemas import ModelVersionOut, ThresholdsIn
-from classmill.server.services import model_versions
+from classmill.server.services import model_int8, model_versions
 
 router = APIRouter(tags=["models"])
 _NOT_FOUND = {404: {"description": "no such model version, or one you cannot see"}}
@@ -60,6 +60,18 @@ def get_sdk(version_id: DbId, user: CurrentUser, session: SessionDep, store: Sto
             "below its class's threshold comes back uncertain", responses=_NOT_FOUND)
 def put_thresholds(version_id: DbId, body: ThresholdsIn, user: CurrentUser, session: SessionDep) -> ModelVersionOut:
     return ModelVersionOut.model_validate(model_versions.set_thresholds(session, user, version_id, body.thresholds))
+
+
+@router.post("/models/{version_id}/int8", responses={
+    **_NOT_FOUND, 202: {"description": "an INT8 export job was queued; the version's int8 field follows it"},
+    409: {"description": "the task's run folder is gone, its checkpoint moved on, or an INT8 job is running"}},
+    summary="Export the INT8 bundle (model-int8.cmb), its accuracy measured next to FP32's on the validation "
+            "split; 200 when it already exists")
+def request_int8(version_id: DbId, user: CurrentUser, session: SessionDep, state: StateDep,
+                 response: Response) -> ModelVersionOut:
+    version, queued = model_int8.request_int8(session, state.executor, user, version_id, state.settings.workspace)
+    response.status_code = status.HTTP_202_ACCEPTED if queued else status.HTTP_200_OK
+    return ModelVersionOut.model_validate(version)
 
 
 @router.delete("/models/{version_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_NOT_FOUND,
