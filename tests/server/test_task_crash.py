@@ -117,3 +117,31 @@ def test_a_killed_server_re_attaches_the_training_that_outlived_it(server, tmp_p
         task = _settled(api, task_id)
     assert task["job"]["state"] == "succeeded", task["job"]["error"]
     assert len(task["model_versions"]) == 1
+
+
+def test_a_trainings_events_stream_live_and_a_reconnect_resumes_after_the_last_event_id(server, tmp_path):
+    from classmill.server.api.sse import read_messages
+
+    with server.admin_client() as api:
+        project, version = _project(api, tmp_path)
+        task_id = _task(api, project, version, "watched")
+        job_id = api.get(f"/api/v1/tasks/{task_id}").json()["job"]["id"]
+        first: list = []
+        with api.stream("GET", f"/api/v1/jobs/{job_id}/events") as response:
+            assert response.headers["content-type"].startswith("text/event-stream")
+            for message in read_messages(response.iter_lines()):
+                first.append(message)
+                if message.event == "epoch":
+                    break  # hang up while it trains
+        assert api.get(f"/api/v1/tasks/{task_id}").json()["job"]["state"] == "running"  # the events came live
+        last = max(int(m.id) for m in first if m.id is not None)
+        rest = []
+        with api.stream("GET", f"/api/v1/jobs/{job_id}/events", headers={"Last-Event-ID": str(last)}) as response:
+            for message in read_messages(response.iter_lines()):
+                rest.append(message)
+                if message.event == "end":
+                    break
+    ids = [int(m.id) for m in rest if m.id is not None]
+    assert ids == list(range(last + 1, last + 1 + len(ids))) and ids  # no repeat, no gap
+    assert [m.event for m in rest if m.id is not None].count("epoch") == OPTIONS["epochs"] - 1
+    assert json.loads(rest[-1].data)["state"] == "succeeded"
