@@ -228,18 +228,23 @@ def run_server_benchmark(plan: BenchPlan, workdir: Path) -> dict:
     print(f"  generating {plan.server_images:,} images ({plan.server_image_px} px) as a zip ...", flush=True)
     upload = workdir / "server-upload.zip"
     results: dict = {"upload": make_upload_zip(upload, plan.server_images, plan.server_classes, plan.server_image_px)}
-    results["backends"] = {}
+    results["backends"] = on_both_backends(lambda backend, url: measure_backend(plan, workdir, backend, url, upload))
+    return results
+
+
+def on_both_backends(measure: Callable[[str, str | None], dict]) -> dict:
+    """measure(backend, database URL or None for SQLite) on SQLite, then on a throwaway PostgreSQL schema."""
+    backends = {}
     print("  SQLite ...", flush=True)
-    results["backends"]["sqlite"] = _guarded(lambda: measure_backend(plan, workdir, "sqlite", None, upload))
+    backends["sqlite"] = _guarded(lambda: measure("sqlite", None))
     print("  PostgreSQL ...", flush=True)
     with fresh_postgres_schema() as url:
         if url is None:
-            results["backends"]["postgresql"] = {"status": "skipped", "reason": "no PostgreSQL reachable "
-                                                 "(set CLASSMILL_BENCH_POSTGRES_URL)"}
+            backends["postgresql"] = {"status": "skipped", "reason": "no PostgreSQL reachable "
+                                      "(set CLASSMILL_BENCH_POSTGRES_URL)"}
         else:
-            results["backends"]["postgresql"] = _guarded(lambda: measure_backend(plan, workdir, "postgresql", url,
-                                                                                 upload))
-    return results
+            backends["postgresql"] = _guarded(lambda: measure("postgresql", url))
+    return backends
 
 
 def _guarded(run: Callable[[], dict]) -> dict:

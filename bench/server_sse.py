@@ -22,8 +22,8 @@ from pathlib import Path
 import httpx
 
 from bench.plan import BenchPlan
-from bench.server_platform import _guarded, set_up
-from bench.server_process import fresh_postgres_schema, running_server
+from bench.server_platform import on_both_backends, set_up
+from bench.server_process import running_server
 from bench.stats import percentile
 
 RUN = "sse-bench"
@@ -161,14 +161,6 @@ def measure_backend(plan: BenchPlan, workdir: Path, backend: str, database_url: 
 
 
 def run_sse_benchmark(plan: BenchPlan, workdir: Path) -> dict:
-    results: dict = {"events": plan.sse_events, "clients": list(plan.sse_clients), "backends": {}}
-    print("  SQLite ...", flush=True)
-    results["backends"]["sqlite"] = _guarded(lambda: measure_backend(plan, workdir, "sqlite", None))
-    print("  PostgreSQL ...", flush=True)
-    with fresh_postgres_schema() as url:
-        if url is None:
-            results["backends"]["postgresql"] = {"status": "skipped", "reason": "no PostgreSQL reachable "
-                                                 "(set CLASSMILL_BENCH_POSTGRES_URL)"}
-        else:
-            results["backends"]["postgresql"] = _guarded(lambda: measure_backend(plan, workdir, "postgresql", url))
+    results: dict = {"events": plan.sse_events, "clients": list(plan.sse_clients)}
+    results["backends"] = on_both_backends(lambda backend, url: measure_backend(plan, workdir, backend, url))
     return results

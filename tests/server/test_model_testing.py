@@ -26,9 +26,9 @@ from support.server_imports import zip_of
 from support.server_models import add_model_version
 from support.server_world import make_world
 from support.training import wait_for
+from support.server_tasks import SETTLED
 
 ZIP = {"Content-Type": "application/zip"}
-SETTLED = ("succeeded", "failed", "stopped", "paused", "interrupted")
 
 
 @pytest.fixture(scope="module")

@@ -26,6 +26,7 @@ from support.server_accounts import assert_problem
 from support.server_datasets import user_named
 from support.server_world import make_world
 from support.training import wait_for
+from support.server_tasks import SETTLED, TINY_TASK_OPTIONS as TINY
 
 CLASSES = ["cat", "dog", "fox"]
 LABELS = ["cat", "cat", "cat", "dog", "dog", "dog", "fox"]
@@ -49,9 +50,6 @@ PROBS_B = [
 ]
 DEPLOYED = {"cat": 0.58, "dog": 0.5, "fox": 0.9}
 SUGGESTED = {"cat": 0.61, "dog": 0.0, "fox": 0.0}
-TINY = {"epochs": 1, "image_size": 32, "batch_size": 8, "workers": 1, "warmup_epochs": 0.0, "pretrained": False,
-        "head_warmup_steps": 20}
-SETTLED = ("succeeded", "failed", "stopped", "paused", "interrupted")
 
 
 @pytest.fixture

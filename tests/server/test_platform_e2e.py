@@ -20,10 +20,10 @@ from support.live_server import LiveServer, stream_file
 from support.sdk_install import install_sdk, run, running_sdk
 from support.server_imports import wait_for_job, zip_folder
 from support.training import wait_for
+from support.server_tasks import SETTLED
 
 pytestmark = pytest.mark.slow
 CASTING = SHARED_DATASETS / "casting"
-SETTLED = ("succeeded", "failed", "stopped", "paused", "interrupted")
 
 
 @pytest.fixture

@@ -21,11 +21,11 @@ from support.images import SHARED_DATASETS
 from support.live_server import LiveServer, stream_file
 from support.server_imports import wait_for_job, zip_folder
 from support.training import wait_for
+from support.server_tasks import SETTLED
 
 pytestmark = pytest.mark.slow
 OPTIONS = {"epochs": 4, "image_size": 32, "batch_size": 4, "workers": 1, "warmup_epochs": 0.0,
            "pretrained": False, "head_warmup_steps": 0}
-SETTLED = ("succeeded", "failed", "stopped", "paused", "interrupted")
 
 
 @pytest.fixture

@@ -12,10 +12,8 @@ import pytest
 from support.server_accounts import assert_problem
 from support.server_world import make_world
 from support.training import wait_for
+from support.server_tasks import SETTLED, TINY_TASK_OPTIONS as TINY
 
-TINY = {"epochs": 1, "image_size": 32, "batch_size": 8, "workers": 1, "warmup_epochs": 0.0, "pretrained": False,
-        "head_warmup_steps": 20}
-SETTLED = ("succeeded", "failed", "stopped", "paused", "interrupted")
 
 
 @pytest.fixture

@@ -18,10 +18,10 @@ from classmill.server.services.passwords import Passwords
 from classmill.server.services.users import create_user
 from classmill.server.workspace import prepare_workspace
 from support.training import wait_for
+from support.server_tasks import SETTLED
 
 TESTS = Path(__file__).resolve().parents[1]
 SRC = Path(classmill.__file__).resolve().parents[1]
-SETTLED = ("succeeded", "failed", "stopped", "paused", "interrupted")
 TEST_KINDS = frozenset({"train", "sleep", "chatter"})  # they hold a training slot; "nap" (sleep's function) is light
 
 
