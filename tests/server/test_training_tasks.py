@@ -246,3 +246,14 @@ def test_the_sdk_download_carries_the_versions_thresholds(world, settings, tmp_p
     assert read_bundle(bundle).thresholds == {"a": 0.7, "b": 0.25}
     assert not list(world.store.scratch.glob("*")), "the temp SDK zip is deleted once sent"
     assert_problem(world.bob.get(f"/api/v1/models/{model['id']}/sdk"), 404, "model_not_found")
+
+
+def test_a_shared_projects_reader_sees_the_images_behind_its_model_versions(world):
+    project, version = _project(world, {"a": 20, "b": 20})
+    hashes = [row["hash"] for row in world.alice.get(
+        f"/api/v1/datasets/{world.alice.get(f'/api/v1/projects/{project}').json()['dataset_id']}/versions/1/images",
+        params={"limit": 2}).json()["items"]]
+    assert_problem(world.bob.get(f"/api/v1/images/{hashes[0]}/thumbnail"), 404, "image_not_found")
+    shared = world.alice.post(f"/api/v1/projects/{project}/shares", json={"username": "bob", "permission": "read"})
+    assert shared.status_code == 201, shared.text
+    assert world.bob.get(f"/api/v1/images/{hashes[0]}/thumbnail").status_code == 200

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from classmill.server.db.datasets import Dataset, DatasetVersion, StoredImage, VersionImage
 from classmill.server.db.models import User
 from classmill.server.errors import Invalid, NotFound
+from classmill.server.db.projects import Project
 from classmill.server.services.access import visible
 from classmill.server.services.paging import PageOf, PageRequest
 from classmill.server.services.versions import get_version
@@ -89,10 +90,15 @@ def gallery_page(session: Session, user: User, dataset_id: int, number: int, whe
 
 
 def readable_image(session: Session, user: User, content_hash: str) -> StoredImage:
-    """The stored image, if some version of a dataset `user` can read holds it; 404 otherwise (no probing)."""
+    """The stored image, if some version of a dataset `user` can read holds it, or of the dataset of a
+    project they can read (a shared project shows its model versions' images); 404 otherwise (no probing)."""
     holder = visible(select(VersionImage.content_hash).join(DatasetVersion).join(Dataset).where(
         VersionImage.content_hash == content_hash), user, Dataset).limit(1)
-    image = session.get(StoredImage, content_hash) if session.scalar(holder) else None
+    via_project = visible(select(VersionImage.content_hash).join(DatasetVersion).join(
+        Project, Project.dataset_id == DatasetVersion.dataset_id).where(
+        VersionImage.content_hash == content_hash), user, Project).limit(1)
+    readable = session.scalar(holder) or session.scalar(via_project)
+    image = session.get(StoredImage, content_hash) if readable else None
     if image is None:
         raise NotFound(f"there is no image {content_hash}.", "Take image hashes from a version's gallery.",
                        code="image_not_found")
