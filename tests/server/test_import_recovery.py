@@ -124,3 +124,29 @@ def test_an_import_stopped_by_shutdown_fails_for_a_retry_and_a_stale_attempt_cha
         assert not job_folder(layout, job.id).exists()
         assert session.scalar(select(DatasetVersion.id)) is None
     engine.dispose()
+
+
+def test_an_import_recorded_by_another_machine_fails_once_silent_and_is_left_while_it_beats(settings):
+    from datetime import timedelta
+
+    from classmill.server.db.base import utc_now
+
+    engine = make_engine(settings.resolved_database_url)
+    layout = StoreLayout(settings.workspace)
+    with Session(engine) as session:
+        user, dataset = _setup(session)
+        other = Dataset(owner_id=user.id, name="other", status="importing")
+        session.add(other)
+        session.flush()
+        # the workspace was restored from a backup made on another machine mid-import (pid 1 lives here)
+        silent = Job(kind="import", attempt="b" * 32, owner_id=user.id, dataset_id=dataset.id, state="running",
+                     pid=1, host="old-machine", params={}, heartbeat_at=utc_now() - timedelta(minutes=30))
+        beating = Job(kind="import", attempt="c" * 32, owner_id=user.id, dataset_id=other.id, state="running",
+                      pid=1, host="other-live-server", params={}, heartbeat_at=utc_now())
+        session.add_all([silent, beating])
+        session.commit()
+        assert reconcile_imports(session, layout, heartbeat_timeout_s=120) == 1
+        session.refresh(silent)
+        session.refresh(beating)
+        assert silent.state == "failed" and beating.state == "running"
+    engine.dispose()

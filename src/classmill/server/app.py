@@ -80,7 +80,7 @@ def local_executor(settings: Settings, sessions, *, extra_env: dict[str, str] | 
 
 def _reconcile(state: ServerState) -> None:
     with state.sessions() as session:
-        reconcile_imports(session, state.layout)
+        reconcile_imports(session, state.layout, state.settings.job_heartbeat_timeout_s)
         jobs.reconcile_jobs(session, state.executor, state.settings.workspace, state.settings.job_heartbeat_timeout_s)
         remove_orphan_files(session, state.settings.workspace)
         remove_orphan_batch_folders(session, state.layout)

@@ -12,6 +12,7 @@ import os
 import secrets
 import shutil
 import socket
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import exists, select
@@ -169,13 +170,20 @@ def _fail(session: Session, job: Job, reason: str, result: dict | None = None) -
         dataset.updated_at = utc_now()
 
 
-def reconcile_imports(session: Session, layout: StoreLayout) -> int:
-    """At start: fail imports whose process is gone, and clear staging leftovers; returns jobs failed."""
+def reconcile_imports(session: Session, layout: StoreLayout, heartbeat_timeout_s: float = 120) -> int:
+    """At start: fail imports whose process is gone, and clear staging leftovers; returns jobs failed.
+
+    An import recorded by another machine counts as gone once silent for heartbeat_timeout_s (a
+    workspace restored elsewhere must not keep it "running" forever).
+    """
     host = socket.gethostname()
+    stale_before = utc_now() - timedelta(seconds=heartbeat_timeout_s)
     failed = 0
     with writing(session):
         for job in session.scalars(select(Job).where(Job.kind == "import", Job.state.in_(ACTIVE_JOB_STATES))):
-            if job.host not in ("", host) or (job.pid not in (None, os.getpid()) and process_alive(job.pid)):
+            beating = job.heartbeat_at is not None and job.heartbeat_at >= stale_before
+            if (job.host not in ("", host) and beating) or \
+                    (job.host in ("", host) and job.pid not in (None, os.getpid()) and process_alive(job.pid)):
                 continue  # another live server runs it
             _fail(session, job, SERVER_STOPPED)
             failed += 1
