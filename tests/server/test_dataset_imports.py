@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 import zipfile
 
 import classmill.data
+from classmill.server.services.import_job import run_import
+from classmill.server.state import STATE_ATTRIBUTE
 from support.images import huge_png, make_class_folders
 from support.server_accounts import assert_problem
 from support.server_imports import class_zip, small_jpegs, wait_for_job, zip_folder, zip_of
@@ -187,6 +190,10 @@ def test_an_image_the_thumbnailer_cannot_decode_is_reported_not_dropped(platform
         return real(source, dest, **kwargs)
 
     monkeypatch.setattr(image_store, "make_thumbnail", first_fails)
+    # The patch lives in this process: run the import the route records here, not in a job process.
+    state = getattr(platform.app.state, STATE_ATTRIBUTE)
+    monkeypatch.setattr(state.executor, "submit", lambda job_id, attempt, kind: run_import(
+        state.sessions, state.layout, job_id, attempt, threading.Event()))
     dataset_id = platform.new_dataset()
     job = _imported(platform.admin, dataset_id, class_zip(tmp_path, {"ok": 3, "ng": 3}).read_bytes())
     assert job["state"] == "succeeded" and job["result"]["image_count"] == 5, job

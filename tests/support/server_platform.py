@@ -21,6 +21,7 @@ class Platform:
     member: TestClient
     workspace: Path
     import_root: Path
+    app: object = None  # the FastAPI app, for a test that must reach its state (an in-process import)
 
     def new_dataset(self, client: TestClient | None = None, name: str = "parts") -> int:
         response = (client or self.admin).post("/api/v1/datasets", json={"name": name})
@@ -62,4 +63,4 @@ def platform(settings, tmp_path):
             bob = _bearer(bob_browser, bob_login.json()["csrf_token"], app)
         admin = _bearer(browser, csrf, app)
         with admin, bob:
-            yield Platform(admin, bob, settings.workspace, root)
+            yield Platform(admin, bob, settings.workspace, root, app)

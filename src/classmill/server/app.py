@@ -20,7 +20,6 @@ from classmill.server.db.session import make_engine, session_factory
 from classmill.server.login_limits import LoginLimiter
 from classmill.server.jobs.executor import LIGHT, TRAINING
 from classmill.server.jobs.local import LocalExecutor
-from classmill.server.jobs.threads import BackgroundWork
 from classmill.server.serving.predictors import PredictorCache
 from classmill.server.serving.runtime import ServingRuntime
 from classmill.server.services import jobs
@@ -57,7 +56,6 @@ def build_state(settings: Settings, serve_settings: ServeSettings | None = None)
         login_limiter=LoginLimiter(settings.login_attempts, settings.login_window_s),
         csrf_key=secret or workspace_secret(settings.workspace),
         layout=StoreLayout(settings.workspace),
-        background=BackgroundWork(),
         executor=local_executor(settings, sessions),
         tested_images=TestedImages(StoreLayout(settings.workspace).model_tests, settings.test_retention_h * 3600),
         decode_pool=DecodePool(usable_cores()),
@@ -80,7 +78,7 @@ def local_executor(settings: Settings, sessions, *, extra_env: dict[str, str] | 
 
 def _reconcile(state: ServerState) -> None:
     with state.sessions() as session:
-        reconcile_imports(session, state.layout, state.settings.job_heartbeat_timeout_s)
+        reconcile_imports(session, state.layout, state.settings.job_heartbeat_timeout_s, state.executor)
         jobs.reconcile_jobs(session, state.executor, state.settings.workspace, state.settings.job_heartbeat_timeout_s)
         remove_orphan_files(session, state.settings.workspace)
         remove_orphan_batch_folders(session, state.layout)
@@ -104,7 +102,6 @@ def create_app(settings: Settings, *, serve_settings: ServeSettings | None = Non
             await flusher
         await run_in_threadpool(state.serving.flush_stats, state.sessions)  # the last requests' counts
         await state.serving.stop()
-        await run_in_threadpool(state.background.shutdown)
         await run_in_threadpool(state.executor.shutdown)  # job processes live on; the next start re-attaches them
         state.decode_pool.shutdown()
         state.engine.dispose()

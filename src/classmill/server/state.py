@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from classmill.serve.decode_pool import DecodePool
 from classmill.server.jobs.executor import Executor
-from classmill.server.jobs.threads import BackgroundWork
 from classmill.server.login_limits import LoginLimiter
 from classmill.server.serving.runtime import ServingRuntime
 from classmill.server.services.passwords import Passwords
@@ -30,8 +29,7 @@ class ServerState:
     login_limiter: LoginLimiter
     csrf_key: bytes
     layout: StoreLayout
-    background: BackgroundWork
-    executor: Executor  # runs training and batch test (later evaluation, export) jobs
+    executor: Executor  # runs every job: imports, training, batch tests, INT8 exports
     tested_images: TestedImages  # single-image tests, kept settings.test_retention_h
     decode_pool: DecodePool  # model tests decode here: a few at a time across all requests
     serving: ServingRuntime  # published endpoints: loaded models, serve limits, request statistics

@@ -88,6 +88,7 @@ class JobContext:
 
 
 KindFunction = Callable[[JobContext], "tuple[str, dict]"]
+RECORDED = "recorded"  # a kind's answer when it recorded its own end under the attempt's guard (an import)
 
 
 def _train(ctx: JobContext) -> tuple[str, dict]:
@@ -145,7 +146,21 @@ def _export_int8(ctx: JobContext) -> tuple[str, dict]:
     return run_int8_export(ctx)
 
 
-KINDS: dict[str, KindFunction] = {"train": _train, "batch_test": _batch_test, INT8_KIND: _export_int8}
+def _import(ctx: JobContext) -> tuple[str, dict]:
+    """A dataset import (light): the library's check, the store, the new version; it records its own end."""
+    from classmill.server.services.import_job import run_claimed_import
+    from classmill.server.store.layout import StoreLayout
+
+    stopping = threading.Event()
+    ctx.on_request = lambda action: stopping.set()  # a stop or pause both end it as "failed: retry it"
+    if ctx.requested():
+        stopping.set()
+    run_claimed_import(ctx.sessions, StoreLayout(ctx.workspace), ctx.job_id, ctx.attempt, stopping)
+    return RECORDED, {}
+
+
+KINDS: dict[str, KindFunction] = {"train": _train, "batch_test": _batch_test, INT8_KIND: _export_int8,
+                                  "import": _import}
 
 
 def register_kind(name: str, function: KindFunction) -> None:
@@ -207,6 +222,8 @@ def _run(ctx: JobContext, heartbeat_s: float) -> int:
     if ctx.stale:
         log.warning("job %s: attempt %s was replaced; its end (%s) is not recorded", ctx.job_id, ctx.attempt, state)
         return EXIT_STALE
+    if state == RECORDED:
+        return 0
     with ctx.sessions() as session:
         if not jobs.end_attempt(session, ctx.job_id, ctx.attempt, state, result, error):
             log.warning("job %s: attempt %s was replaced; its end (%s) is not recorded", ctx.job_id, ctx.attempt, state)

@@ -1,8 +1,10 @@
 """The work of one import attempt: check the source with the library, store its images, commit a version.
 
-Runs in the server's background worker thread (server/jobs/threads.py). Progress goes to the Job
-row from the library's classmill.progress events; only the attempt that claimed the job may write
-to it, so an attempt the server gave up on (after a restart) can never commit anything.
+Runs in a job process of the executor (server/jobs/entry.py, kind "import", a light job): the
+server's request threads never decode an image of an import, and an import outlives a server
+restart (the next start re-attaches it). Progress goes to the Job row from the library's
+classmill.progress events; only the attempt that claimed the job may write to it, so an attempt the
+server gave up on (after a crash) can never commit anything.
 """
 
 from __future__ import annotations
@@ -54,13 +56,25 @@ class ImportFailed(UserError):
 
 def run_import(sessions: sessionmaker[Session], layout: StoreLayout, job_id: int, attempt: str,
                stopping: threading.Event) -> None:
-    """Run the import job to its end (succeeded or failed); never raises."""
+    """Claim the queued attempt, then run it to its end (succeeded or failed); never raises."""
     with sessions() as session:
         try:
-            params = _claim(session, job_id, attempt)
+            _claim(session, job_id, attempt)
         except StaleAttempt:  # its staging folder belongs to the attempt that holds the job: leave it
             log.warning("import job %s: attempt %s is stale; nothing done", job_id, attempt)
             return
+    run_claimed_import(sessions, layout, job_id, attempt, stopping)
+
+
+def run_claimed_import(sessions: sessionmaker[Session], layout: StoreLayout, job_id: int, attempt: str,
+                       stopping: threading.Event) -> None:
+    """Run an attempt this process has claimed (the job process's entry claims it) to its end; never raises."""
+    with sessions() as session:
+        job = session.get(Job, job_id, populate_existing=True)
+        if job is None or job.attempt != attempt or job.state != "running":
+            log.warning("import job %s: attempt %s is stale; nothing done", job_id, attempt)
+            return
+        params = dict(job.params)
         try:
             _import(session, layout, job_id, attempt, params, stopping)
         except StaleAttempt:
@@ -79,14 +93,13 @@ def run_import(sessions: sessionmaker[Session], layout: StoreLayout, job_id: int
             shutil.rmtree(job_folder(layout, job_id), ignore_errors=True)
 
 
-def _claim(session: Session, job_id: int, attempt: str) -> dict:
+def _claim(session: Session, job_id: int, attempt: str) -> None:
     with writing(session):
         job = session.get(Job, job_id, populate_existing=True)
         if job is None or job.attempt != attempt or job.state != "queued":
             raise StaleAttempt()
         job.state, job.started_at, job.heartbeat_at = "running", utc_now(), utc_now()
         job.pid, job.host = os.getpid(), socket.gethostname()
-        return dict(job.params)
 
 
 def _progress(session: Session, job_id: int, attempt: str, stopping: threading.Event):

@@ -27,13 +27,16 @@ from classmill.server.db.jobs import Job
 from classmill.server.db.models import User
 from classmill.server.db.session import writing
 from classmill.server.errors import Conflict, Forbidden, NotFound, ServiceError
+from classmill.server.jobs.executor import Executor
 from classmill.server.services.access import get_accessible
 from classmill.server.services.datasets import ACTIVE_JOB_STATES
 from classmill.server.services.image_store import collect_garbage
 from classmill.server.store.layout import StoreLayout
 from classmill.server.processes import process_alive
 
-SERVER_STOPPED = "the server stopped during the import; retry it."
+# Whatever ended it (a server or machine stop, a kill, running out of memory): nothing of it was kept.
+SERVER_STOPPED = "the import stopped before it finished (its process ended: a server or machine stop, a kill, or " \
+    "no memory left); nothing of it was kept: retry it."
 _PARTIAL_PREFIX = "upload-"
 _LIST_FILES = ("labels.txt", *PADDLE_LIST_FILES.values())
 
@@ -158,6 +161,18 @@ def fail_job(session: Session, job_id: int, attempt: str, reason: str, result: d
         _fail(session, job, reason, result)
 
 
+def remove_lost_import_files(session: Session, workspace: Path, job_id: int) -> None:
+    """After an import's process died mid-way: its staging folder, and the files it stored but never committed."""
+    layout = StoreLayout(Path(workspace))
+    shutil.rmtree(job_folder(layout, job_id), ignore_errors=True)
+    collect_garbage(session, layout)
+
+
+def fail_import(session: Session, job: Job, reason: str, result: dict | None = None) -> None:
+    """Inside a transaction: the import job failed (with the reason) and its dataset's status follows."""
+    _fail(session, job, reason, result)
+
+
 def _fail(session: Session, job: Job, reason: str, result: dict | None = None) -> None:
     job.state, job.error, job.finished_at = "failed", reason, utc_now()
     if result is not None:
@@ -170,8 +185,10 @@ def _fail(session: Session, job: Job, reason: str, result: dict | None = None) -
         dataset.updated_at = utc_now()
 
 
-def reconcile_imports(session: Session, layout: StoreLayout, heartbeat_timeout_s: float = 120) -> int:
-    """At start: fail imports whose process is gone, and clear staging leftovers; returns jobs failed.
+def reconcile_imports(session: Session, layout: StoreLayout, heartbeat_timeout_s: float = 120,
+                      executor: Executor | None = None) -> int:
+    """At start: re-attach imports whose process still runs here, fail those whose process is gone (and
+    queued ones: their upload may be cut short), clear staging leftovers; returns jobs failed.
 
     An import recorded by another machine counts as gone once silent for heartbeat_timeout_s (a
     workspace restored elsewhere must not keep it "running" forever).
@@ -182,9 +199,13 @@ def reconcile_imports(session: Session, layout: StoreLayout, heartbeat_timeout_s
     with writing(session):
         for job in session.scalars(select(Job).where(Job.kind == "import", Job.state.in_(ACTIVE_JOB_STATES))):
             beating = job.heartbeat_at is not None and job.heartbeat_at >= stale_before
-            if (job.host not in ("", host) and beating) or \
-                    (job.host in ("", host) and job.pid not in (None, os.getpid()) and process_alive(job.pid)):
+            if job.host not in ("", host) and beating:
                 continue  # another live server runs it
+            if job.state == "running" and job.host == host and job.pid not in (None, os.getpid()) \
+                    and process_alive(job.pid):
+                if executor is not None:  # its job process outlived a server restart: count it, watch its end
+                    executor.adopt(job.id, job.attempt, job.kind, job.pid)
+                continue
             _fail(session, job, SERVER_STOPPED)
             failed += 1
     active = set(session.scalars(select(Job.id).where(Job.kind == "import", Job.state.in_(ACTIVE_JOB_STATES))))

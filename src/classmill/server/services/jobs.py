@@ -28,7 +28,7 @@ from classmill.server.jobs.train_job import has_checkpoint
 from classmill.server.processes import process_alive
 from classmill.server.services.paging import PageOf, PageRequest, fetch_page
 
-IMPORT_KIND = "import"  # runs in the server's thread (server/jobs/threads.py), reconciled by services/imports.py
+IMPORT_KIND = "import"  # an executor job too, but reconciled (and failed, never resumed) by services/imports.py
 RESUMABLE_STATES = ("paused", "stopped", "interrupted", "failed")
 
 
@@ -81,8 +81,8 @@ def _view(executor: Executor, job: Job) -> JobView:
 
 
 def queue_position(executor: Executor, job: Job) -> int | None:
-    """Where a queued job waits in its class (1 = next); None for any other job, imports included."""
-    return executor.status(job.id).queue_position if job.state == "queued" and job.kind != IMPORT_KIND else None
+    """Where a queued job waits in its class (1 = next); None for any other job."""
+    return executor.status(job.id).queue_position if job.state == "queued" else None
 
 
 def stop_job(session: Session, executor: Executor, user: User, job_id: int) -> JobView:
@@ -171,14 +171,24 @@ def _interrupt(job: Job, workspace, why: str) -> None:
 def record_exit(session: Session, workspace, job_id: int, attempt: str, code: int | None,
                 requested: str | None) -> None:
     """The executor saw the attempt's process end: record an end the process itself could not."""
+    lost_import = False
     with writing(session):
         job = session.get(Job, job_id, populate_existing=True)
         if job is None or job.attempt != attempt or job.state not in ("queued", "running"):
             return  # it recorded its own end, or it is stale
-        if requested is not None:  # killed by the request before it could listen (still starting)
+        if job.kind == IMPORT_KIND:  # an import ends failed (retry it), with its dataset's status
+            from classmill.server.services.imports import SERVER_STOPPED, fail_import
+
+            fail_import(session, job, SERVER_STOPPED)
+            lost_import = True
+        elif requested is not None:  # killed by the request before it could listen (still starting)
             job.state, job.finished_at = ("paused" if requested == "pause" else "stopped"), utc_now()
         else:
             _interrupt(job, workspace, f"the job's process ended (exit code {code}) without recording a result")
+    if lost_import:  # what it staged and stored goes now, as a restart would remove it
+        from classmill.server.services.imports import remove_lost_import_files
+
+        remove_lost_import_files(session, workspace, job_id)
 
 
 # ---- the job process's side: every write guarded by the attempt ----

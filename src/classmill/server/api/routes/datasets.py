@@ -17,7 +17,7 @@ from classmill.server.api.paging import Page, PageDep
 from classmill.server.api.uploads import check_zip_magic, declared_length, given_name, stream_body_to
 from classmill.server.errors import NotFound, ServiceError
 from classmill.server.services import datasets, imports
-from classmill.server.services.import_job import CLASS_FILES, UPLOAD_NAME, run_import
+from classmill.server.services.import_job import CLASS_FILES, UPLOAD_NAME
 
 router = APIRouter(prefix="/datasets", tags=["datasets"])
 MAX_FILES_PER_BATCH = 10_000
@@ -96,7 +96,7 @@ def _hand_over(state, session, job, stage) -> None:
         imports.fail_job(session, job.id, job.attempt, f"the upload could not be staged ({exc.strerror}). "
                          "Check the workspace disk, then retry.")
         raise
-    state.background.submit(run_import, state.sessions, state.layout, job.id, job.attempt)
+    state.executor.submit(job.id, job.attempt, job.kind)
 
 
 @router.post("/{dataset_id}/imports/server-path", status_code=status.HTTP_202_ACCEPTED,
@@ -105,7 +105,7 @@ def import_server_path(dataset_id: DbId, body: ServerPathImport, admin: AdminUse
                        session: SessionDep) -> JobOut:
     path = imports.confine_server_path(state.settings.import_roots, body.path)
     job = imports.begin_import(session, admin, dataset_id, {"source": "server_path", "path": str(path)})
-    state.background.submit(run_import, state.sessions, state.layout, job.id, job.attempt)
+    state.executor.submit(job.id, job.attempt, job.kind)
     return JobOut.model_validate(job)
 
 

@@ -26,7 +26,8 @@ class WorkspaceFiles:
     def __init__(self, layout: StoreLayout, database_file: Path | None) -> None:
         self.layout = layout
         self.root = layout.workspace
-        skipped = [layout.staging, layout.scratch, collection_lock_path(layout.root)]
+        # Temporary areas: imports' staging, scratch, the single-image tests' 24-hour keep, and a lock file.
+        skipped = [layout.staging, layout.scratch, layout.model_tests, collection_lock_path(layout.root)]
         if database_file is not None:
             skipped += [Path(f"{database_file}{suffix}") for suffix in _SQLITE_SUFFIXES]
         self._skipped = {self._relative(p) for p in skipped if self._inside(p)}
