@@ -26,6 +26,8 @@ from classmill.server.services.version_export import remove_stale_exports
 from classmill.server.settings import Settings
 from classmill.server.state import STATE_ATTRIBUTE, ServerState
 from classmill.server.store.layout import StoreLayout
+from classmill.server.web import static_files, web_routers
+from classmill.server.web.static import STATIC_PREFIX
 from classmill.server.workspace import prepare_workspace, workspace_secret
 from classmill.serve.limits import BodySizeLimit
 
@@ -96,7 +98,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(BodySizeLimit, **body_limits(settings.max_upload_bytes))
     for router in api_routers:
         app.include_router(router, prefix=API_PREFIX)
-    for router in page_routers:
+    for router in (*page_routers, *web_routers):
         app.include_router(router)
+    app.mount(STATIC_PREFIX, static_files(), name="static")
     install_security_schemes(app)
     return app
