@@ -86,7 +86,9 @@ def test_the_users_page_is_for_admins(client, new_client):
                                           "csrf_token": bob_csrf}).status_code == 403
 
     listed = client.get("/admin/users")
-    last = client.post(f"/admin/users/{_user_id(listed, 'admin')}/disable", data={"csrf_token": csrf})
+    admin_id = client.get("/api/v1/me").json()["id"]
+    assert f"/admin/users/{admin_id}/disable" not in listed.text  # no button to lock yourself out
+    last = client.post(f"/admin/users/{admin_id}/disable", data={"csrf_token": csrf})
     assert last.status_code == 409 and "'admin' is the last active admin." in error_of(last)
     bob_id = _user_id(listed, "bob")
     disabled = client.post(f"/admin/users/{bob_id}/disable", data={"csrf_token": csrf})
