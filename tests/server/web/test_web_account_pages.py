@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 
-from support.server_accounts import ADMIN
-from support.web_pages import csrf_of, error_of, flash_of, log_in_browser, set_up_in_browser
+from support.web_pages import error_of, flash_of, log_in_browser, set_up_in_browser
 
 
 def _user_id(page, username: str) -> str:

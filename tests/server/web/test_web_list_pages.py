@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from support.server_datasets import make_dataset, user_named
-from support.web_pages import csrf_of, error_of, flash_of, log_in_browser, set_up_in_browser
+from support.web_pages import error_of, flash_of, log_in_browser, set_up_in_browser
 
 
 def test_datasets_page_from_empty_to_counts(app, client):
