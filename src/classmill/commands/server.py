@@ -48,10 +48,10 @@ def start(
     typer.echo(f"classmill server at {url}  (workspace {settings.workspace}, API docs {url}/docs)")
     if needs_setup:
         typer.echo("first run: create the admin with `classmill server create-admin`, "
-                   f"or POST {{\"username\", \"password\"}} to {url}/api/v1/setup.")
+                   f"or in a browser at {url}/setup.")
     else:
-        typer.echo(f"log in: POST {{\"username\", \"password\"}} to {url}/api/v1/auth/login, "
-                   "or send 'Authorization: Bearer <token>'.")
+        typer.echo(f"log in: open {url} in a browser; scripts send 'Authorization: Bearer <token>' "
+                   "(tokens are made on the account page).")
     if settings.host in ("0.0.0.0", "::", ""):
         typer.echo("note: listening on every interface over plain HTTP; put an https proxy in front so "
                    "passwords, cookies and tokens are not sent in clear.")

@@ -32,6 +32,8 @@ from classmill.server.settings import Settings
 from classmill.server.state import STATE_ATTRIBUTE, ServerState
 from classmill.server.store.layout import StoreLayout
 from classmill.server.store.tested_images import TestedImages
+from classmill.server.web import static_files, web_routers
+from classmill.server.web.static import STATIC_PREFIX
 from classmill.server.workspace import prepare_workspace, workspace_secret
 from classmill.serve.decode_pool import DecodePool
 from classmill.serve.limits import BodySizeLimit
@@ -122,7 +124,8 @@ def create_app(settings: Settings, *, serve_settings: ServeSettings | None = Non
     app.add_middleware(BodySizeLimit, **body_limits(settings.max_upload_bytes, state.serving.settings))
     for router in api_routers:
         app.include_router(router, prefix=API_PREFIX)
-    for router in page_routers:
+    for router in (*page_routers, *web_routers):
         app.include_router(router)
+    app.mount(STATIC_PREFIX, static_files(), name="static")
     install_security_schemes(app)
     return app

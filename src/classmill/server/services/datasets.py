@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, exists, select, update
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -79,3 +82,27 @@ def delete_dataset(session: Session, layout: StoreLayout, user: User, dataset_id
         forget_shares(session, "dataset", dataset_id)
         session.delete(dataset)
     collect_garbage(session, layout)
+
+
+
+@dataclass(frozen=True)
+class VersionSummary:
+    number: int
+    image_count: int
+    class_count: int
+    created_at: datetime
+
+
+def latest_versions(session: Session, dataset_ids: list[int]) -> dict[int, VersionSummary]:
+    """The newest version of each of these datasets, in one query that leaves the check reports unread;
+    a dataset with no version is absent."""
+    if not dataset_ids:
+        return {}
+    newest = (select(DatasetVersion.dataset_id, func.max(DatasetVersion.number).label("number"))
+              .where(DatasetVersion.dataset_id.in_(dataset_ids)).group_by(DatasetVersion.dataset_id).subquery())
+    query = (select(DatasetVersion.dataset_id, DatasetVersion.number, DatasetVersion.image_count,
+                    DatasetVersion.classes, DatasetVersion.created_at)
+             .join(newest, (DatasetVersion.dataset_id == newest.c.dataset_id)
+                   & (DatasetVersion.number == newest.c.number)))
+    return {row.dataset_id: VersionSummary(row.number, row.image_count, len(row.classes or ()), row.created_at)
+            for row in session.execute(query)}

@@ -14,7 +14,6 @@ PUBLIC_ROUTES = frozenset({
     ("GET", f"{API_PREFIX}/setup"),
     ("POST", f"{API_PREFIX}/setup"),  # answers 409 once any user exists
     ("POST", f"{API_PREFIX}/auth/login"),
-    ("GET", "/"),  # redirects to /docs
     ("GET", "/docs"),
     ("GET", "/openapi.json"),
 })

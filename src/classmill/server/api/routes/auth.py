@@ -6,10 +6,9 @@ from fastapi import APIRouter, Request, Response, status
 
 from classmill.server.api.cookies import SESSION_COOKIE, clear_login_cookies
 from classmill.server.api.deps import CurrentUser, SessionDep, StateDep
-from classmill.server.api.login import log_in
+from classmill.server.api.login import check_credentials, log_in
 from classmill.server.api.schemas import Credentials, LoginOut
-from classmill.server.errors import NotAuthenticated, TooManyAttempts
-from classmill.server.services import sessions, users
+from classmill.server.services import sessions
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -18,18 +17,7 @@ router = APIRouter(prefix="/auth", tags=["auth"])
              responses={401: {"description": "wrong username or password"}, 429: {"description": "too many failures"}})
 def login(body: Credentials, request: Request, response: Response, state: StateDep, session: SessionDep) -> LoginOut:
     address = request.client.host if request.client else "unknown"
-    limiter = state.login_limiter
-    wait = limiter.retry_after(body.username, address)
-    if wait:
-        raise TooManyAttempts(f"too many failed logins for {body.username!r} from this address.",
-                              f"Wait {wait} s and try again, or ask an admin to reset the password.", wait)
-    user = users.authenticate(session, state.passwords, body.username, body.password)
-    if user is None:
-        limiter.failed(body.username, address)
-        raise NotAuthenticated("wrong username or password (or the account is disabled).",
-                               "Check both and try again; an admin can reset the password.",
-                               code="invalid_credentials")
-    limiter.succeeded(body.username, address)
+    user = check_credentials(session, state, body.username, body.password, address)
     return log_in(session, state, user, request, response)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse
 
 from classmill.serve.docs_page import render_api_docs
 
@@ -14,8 +14,3 @@ router = APIRouter(include_in_schema=False)
 def docs(request: Request) -> HTMLResponse:
     return HTMLResponse(render_api_docs(request.app.openapi(), try_it=None))
 
-
-@router.get("/")
-def root() -> RedirectResponse:
-    # No pages yet (they come with the web UI); the API reference is the front door meanwhile.
-    return RedirectResponse("/docs")

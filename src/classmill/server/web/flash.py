@@ -1,0 +1,55 @@
+"""One-time messages after a form's redirect ("Token revoked"), carried by a short-lived cookie.
+
+The cookie holds a message key and its values, never text: the text comes from MESSAGES, translated
+into the language of the page that shows it. An unknown key or missing value shows nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from fastapi import Request, Response
+
+FLASH_COOKIE = "classmill_flash"
+_MAX_COOKIE_CHARS = 1024
+
+
+def N_(message: str) -> str:
+    """Marks a message for the catalog (pybabel extracts N_); it is translated when shown."""
+    return message
+
+
+MESSAGES = {
+    "token_revoked": N_("Token “%(name)s” was revoked. Programs that use it can no longer call the API."),
+    "user_created": N_("User “%(name)s” was created. Give them their password in person or another safe way."),
+    "user_disabled": N_("User “%(name)s” was disabled: their logins ended and their tokens stopped working."),
+    "user_enabled": N_("User “%(name)s” can log in again."),
+    "dataset_created": N_("Dataset “%(name)s” was created. Next, import its images."),
+    "project_created": N_("Project “%(name)s” was created."),
+    "logged_out": N_("You have logged out."),
+}
+
+
+def flash(response: Response, key: str, **values: str) -> None:
+    if key not in MESSAGES:
+        raise KeyError(f"no flash message {key!r}")
+    data = base64.urlsafe_b64encode(json.dumps({"key": key, "values": values}).encode()).decode()
+    response.set_cookie(FLASH_COOKIE, data[:_MAX_COOKIE_CHARS], max_age=60, httponly=True, samesite="lax", path="/")
+
+
+def take_flash(request: Request, translate) -> str | None:
+    """The pending message in the page's language, or None; the caller clears the cookie (clear_flash)."""
+    raw = request.cookies.get(FLASH_COOKIE)
+    if not raw:
+        return None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(raw.encode()))
+        values = {str(k): str(v)[:200] for k, v in dict(data["values"]).items()}
+        return translate(MESSAGES[data["key"]]) % values
+    except (ValueError, KeyError, TypeError):  # not ours, or cut short: show nothing
+        return None
+
+
+def clear_flash(response: Response) -> None:
+    response.delete_cookie(FLASH_COOKIE, path="/")

@@ -1,0 +1,14 @@
+"""The page routers, one module per area. PUBLIC_PAGES answer without a login (a test enforces it)."""
+
+from __future__ import annotations
+
+from classmill.server.web.routes import account, admin_users, datasets, projects, session_pages
+
+web_routers = (session_pages.router, account.router, admin_users.router, datasets.router, projects.router)
+
+# (method, path) of the pages that answer without a login; every other page redirects to /login (or /setup).
+PUBLIC_PAGES = frozenset({
+    ("GET", "/setup"), ("POST", "/setup"),
+    ("GET", "/login"), ("POST", "/login"),
+    ("POST", "/language"),
+})
