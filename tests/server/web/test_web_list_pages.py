@@ -24,7 +24,7 @@ def test_datasets_page_from_empty_to_counts(app, client):
         images = [("ok", None, f"ok/{i}.png") for i in range(3)] + [("ng", None, "ng/0.png")]
         make_dataset(session, state.layout, user_named(session, "admin"), "parts", images)
     listed = client.get("/datasets")
-    row = re.search(r"<tr>\s*<td>parts</td>(.*?)</tr>", listed.text, re.S).group(1)
+    row = re.search(r"<tr>\s*<td><a href=\"/datasets/\d+\">parts</a></td>(.*?)</tr>", listed.text, re.S).group(1)
     cells = [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
     assert cells[:4] == ["Ready", "4", "2", "v1"]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -35,9 +35,17 @@ class Relabel(BaseModel):
     label: Label
 
 
+class Move(BaseModel):
+    hashes: list[Hash] = Field(max_length=MAX_HASHES)
+    split: Literal["train", "val", "test"] | None = Field(description="null takes the images out of every split")
+
+
 class ImagesEdit(BaseModel):
     delete: list[Hash] = Field(default_factory=list, max_length=MAX_HASHES)
     relabel: list[Relabel] = Field(default_factory=list, max_length=1000)
+    move: list[Move] = Field(default_factory=list, max_length=1000)
+    new_classes: list[Label] = Field(default_factory=list, max_length=100,
+                                     description="classes added by this edit, so images can be relabelled into them")
 
 
 class ImagesAdd(BaseModel):

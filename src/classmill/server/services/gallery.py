@@ -120,3 +120,16 @@ def image_detail(session: Session, user: User, content_hash: str) -> ImageDetail
                     user, Dataset).order_by(Dataset.id, DatasetVersion.number).limit(DETAIL_VERSIONS_LIMIT)
     keys = ("dataset_id", "dataset_name", "version", "label", "split", "original_name", "problems")
     return ImageDetail(image, [dict(zip(keys, row)) for row in session.execute(query)])
+
+
+def hashes_by_name(session: Session, user: User, dataset_id: int, number: int, names: list[str]) -> dict[str, str]:
+    """original name -> content hash of the version's images named in `names` (a check report's files);
+    names the version does not hold (files the check refused) are absent."""
+    _, version = get_version(session, user, dataset_id, number)
+    wanted = list(dict.fromkeys(names))
+    found: dict[str, str] = {}
+    for start in range(0, len(wanted), 500):  # bounded IN lists on both databases
+        query = select(VersionImage.original_name, VersionImage.content_hash).where(
+            VersionImage.version_id == version.id, VersionImage.original_name.in_(wanted[start:start + 500]))
+        found.update({name: content_hash for name, content_hash in session.execute(query)})
+    return found

@@ -17,7 +17,7 @@ from classmill.data import Dataset as LibraryDataset
 from classmill.data import ImageRecord, assign_splits
 from classmill.data.labels import label_name_problem
 from classmill.errors import ConfigError
-from classmill.server.db.datasets import DatasetVersion
+from classmill.server.db.datasets import SPLITS, DatasetVersion
 from classmill.server.db.models import User
 from classmill.server.db.session import writing
 from classmill.server.errors import Conflict, Invalid
@@ -90,33 +90,56 @@ def _require_class(name: str, classes: list[str], number: int) -> None:
 
 
 def change_images(session: Session, user: User, dataset_id: int, number: int, *, delete: list[str],
-                  relabel: list[tuple[list[str], str]]) -> DatasetVersion:
-    """Delete images and relabel others (relabel: [(hashes, label)]) in one new version."""
+                  relabel: list[tuple[list[str], str]], move: list[tuple[list[str], str | None]] = (),
+                  new_classes: list[str] = ()) -> DatasetVersion:
+    """Delete images, relabel others (relabel: [(hashes, label)]) and move others to a split (move:
+    [(hashes, "train" | "val" | "test" | None)]) in one new version; `new_classes` are added to it first,
+    so images can be relabelled into a class that did not exist."""
     def make(base: DatasetVersion, rows: dict[str, VersionImageRow]) -> Change:
-        if not delete and not relabel:
-            raise Invalid("the edit changes nothing.", "Name images to delete or to relabel.", code="empty_edit")
+        if not delete and not relabel and not move:
+            raise Invalid("the edit changes nothing.", "Name images to delete, relabel or move.", code="empty_edit")
         where = f"version {base.number}"
+        classes = list(base.classes)
+        for name in dict.fromkeys(new_classes):
+            _require_label_name(name)
+            if name in classes:
+                raise Invalid(f"version {base.number} already has class {name!r}.",
+                              "Relabel the images into it instead, or choose another name.", code="class_exists")
+            classes.append(name)
         if delete:
             _require_hashes(delete, rows, where)
         new_labels: dict[str, str] = {}
         for hashes, label in relabel:
             _require_hashes(hashes, rows, where)
             _require_label_name(label)
-            _require_class(label, base.classes, base.number)
+            _require_class(label, classes, base.number)
             new_labels.update(dict.fromkeys(hashes, label))
-        both = sorted(set(delete) & set(new_labels))
+        new_splits: dict[str, str | None] = {}
+        for hashes, split in move:
+            _require_hashes(hashes, rows, where)
+            if split not in (*SPLITS, None):
+                raise Invalid(f"split {split!r} is not train, val or test.",
+                              "Move images to train, val or test, or out of every split.", code="bad_split")
+            new_splits.update(dict.fromkeys(hashes, split))
+        both = sorted(set(delete) & (set(new_labels) | set(new_splits)))
         if both:
-            raise Invalid(f"{len(both)} image(s) are both deleted and relabelled: {_named(both)}.",
-                          "Name each image in one of the two.", code="conflicting_edit")
+            raise Invalid(f"{len(both)} image(s) are both deleted and changed: {_named(both)}.",
+                          "Name each deleted image in no other change.", code="conflicting_edit")
         relabelled = {h: label for h, label in new_labels.items() if rows[h].label != label}
-        if not delete and not relabelled:
-            raise Invalid("every image named already has that label.", "Choose another label.", code="empty_edit")
+        moved = {h: split for h, split in new_splits.items() if rows[h].split != split}
+        if not delete and not relabelled and not moved:
+            raise Invalid("every image named already has that label and split.", "Choose another label or split.",
+                          code="empty_edit")
         gone = set(delete)
-        out = {h: r._replace(label=relabelled.get(h, r.label)) for h, r in rows.items() if h not in gone}
-        parts = ([f"deleted {len(gone)} image(s)"] if gone else []) + (
+        out = {h: r._replace(label=relabelled.get(h, r.label), split=moved.get(h, r.split))
+               for h, r in rows.items() if h not in gone}
+        parts = ([f"added class(es) {', '.join(repr(c) for c in dict.fromkeys(new_classes))}"] if new_classes else []) + (
+            [f"deleted {len(gone)} image(s)"] if gone else []) + (
             [f"relabelled {len(relabelled)} image(s) to {', '.join(repr(x) for x in sorted(set(relabelled.values())))}"]
-            if relabelled else [])
-        return Change(out, list(base.classes), "; ".join(parts))
+            if relabelled else []) + (
+            [f"moved {len(moved)} image(s) to {', '.join(sorted({s or 'no split' for s in moved.values()}))}"]
+            if moved else [])
+        return Change(out, classes, "; ".join(parts))
     return _commit_change(session, user, dataset_id, number, make)
 
 

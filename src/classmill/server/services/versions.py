@@ -46,6 +46,24 @@ def list_versions(session: Session, user: User, dataset_id: int, page: PageReque
     return fetch_page(session, query, page)
 
 
+def parent_numbers(session: Session, children: list[DatasetVersion]) -> dict[int, int]:
+    """version id -> its parent's number, for the versions in `children` that have a parent."""
+    parent_ids = {v.parent_id for v in children if v.parent_id is not None}
+    if not parent_ids:
+        return {}
+    numbers = dict(session.execute(select(DatasetVersion.id, DatasetVersion.number)
+                                   .where(DatasetVersion.id.in_(parent_ids))).all())
+    return {v.id: numbers[v.parent_id] for v in children if v.parent_id in numbers}
+
+
+def author_names(session: Session, listed: list[DatasetVersion]) -> dict[int, str]:
+    """author id -> username, for the authors of the versions in `listed`."""
+    ids = {v.author_id for v in listed}
+    if not ids:
+        return {}
+    return dict(session.execute(select(User.id, User.username).where(User.id.in_(ids))).all())
+
+
 def version_rows(session: Session, version: DatasetVersion) -> dict[str, VersionImageRow]:
     """Every image of `version` by hash, in a stable order (original name, then hash)."""
     query = select(VersionImage.content_hash, VersionImage.label, VersionImage.split, VersionImage.original_name,

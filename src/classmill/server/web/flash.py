@@ -26,6 +26,7 @@ MESSAGES = {
     "user_disabled": N_("User “%(name)s” was disabled: their logins ended and their tokens stopped working."),
     "user_enabled": N_("User “%(name)s” can log in again."),
     "dataset_created": N_("Dataset “%(name)s” was created. Next, import its images."),
+    "version_made": N_("Version %(number)s was made from version %(parent)s: %(summary)s."),
     "project_created": N_("Project “%(name)s” was created."),
     "logged_out": N_("You have logged out."),
 }

@@ -45,10 +45,11 @@ def delete_version(dataset_id: DbId, number: DbId, user: CurrentUser, session: S
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/{number}/images/edit", summary="Delete and/or relabel images: a new version", **_EDIT)
+@router.post("/{number}/images/edit", summary="Delete, relabel and/or move images to a split (into new classes too): a new version", **_EDIT)
 def edit_images(dataset_id: DbId, number: DbId, body: ImagesEdit, user: CurrentUser, session: SessionDep) -> VersionOut:
     made = version_edits.change_images(session, user, dataset_id, number, delete=body.delete,
-                                       relabel=[(r.hashes, r.label) for r in body.relabel])
+                                       relabel=[(r.hashes, r.label) for r in body.relabel],
+                                       move=[(m.hashes, m.split) for m in body.move], new_classes=body.new_classes)
     return VersionOut.model_validate(made)
 
 
