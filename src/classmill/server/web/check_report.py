@@ -53,7 +53,9 @@ def report_view(session: Session, user: User, dataset_id: int, version: DatasetV
         group = groups.setdefault(key, ProblemGroup(key[0], str(problem.get("severity", "warning")), key[1]))
         group.count += 1
         if problem.get("file") and len(group.files) < FILES_SHOWN:
-            group.files.append(ProblemFile(str(problem["file"]), str(problem.get("message", "")), None))
+            name, message = str(problem["file"]), str(problem.get("message", ""))
+            # the library's messages start with the file's name, which the page shows already
+            group.files.append(ProblemFile(name, message.removeprefix(f"{name}: "), None))
         elif not problem.get("file") and len(group.messages) < FILES_SHOWN:
             group.messages.append(str(problem.get("message", "")))
     names = [f.name for g in groups.values() for f in g.files]
