@@ -115,8 +115,8 @@
       get hasNext() { return this.current < this.tiles.length - 1 || Boolean(this.$el.dataset.nextPage); },
       // objects, not strings: Alpine sets those through CSSOM, which the pages' CSP (no inline styles) allows
       get zoomStyle() {
-        return this.zoom > 1 ? { maxWidth: "none", maxHeight: "none", width: `${this.zoom * 100}%` }
-          : { maxWidth: "100%", maxHeight: "100%", width: "auto" };
+        // at 100 % the image fills the stage (small images grow too); zoomed, it is wider than the stage and scrolls
+        return this.zoom > 1 ? { width: `${this.zoom * 100}%`, height: "auto" } : { width: "100%", height: "100%" };
       },
       open(index) { this.current = index; this.zoom = 1; this.$nextTick(() => this.$refs.close.focus()); },
       close() {
