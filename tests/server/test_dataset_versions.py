@@ -189,3 +189,24 @@ def test_deleting_a_version_keeps_files_other_versions_hold(world, monkeypatch):
     assert world.store.blobs.exists(hashes[0]) and not world.store.blobs.exists(hashes[3])
     assert not world.store.blobs.exists(hashes[5])
     assert other.id and [v["number"] for v in world.alice.get(url).json()["items"]] == [3]
+
+
+def test_moving_images_between_splits_and_relabelling_into_a_new_class_in_one_edit(world):
+    dataset, _, hashes = world.dataset("alice", "pets", IMAGES)
+    url = f"/api/v1/datasets/{dataset.id}/versions"
+    made = world.alice.post(f"{url}/1/images/edit", json={
+        "move": [{"hashes": hashes[:2], "split": "val"}], "new_classes": ["kitten"],
+        "relabel": [{"hashes": [hashes[2]], "label": "kitten"}]})
+    assert made.status_code == 201, made.text
+    assert "kitten" in made.json()["classes"]
+    counts = world.alice.get(f"{url}/2/classes").json()
+    assert counts["kitten"]["total"] == 1 and counts["cat"]["val"] == 2 and counts["cat"]["total"] == 2
+    diff = world.alice.get(f"{url}/2/diff", params={"from": 1}).json()
+    assert sorted(m["hash"] for m in diff["moved"]) == sorted(hashes[:2])
+    assert diff["relabelled"] == [{"hash": hashes[2], "from": "cat", "to": "kitten"}]
+    # a new class that exists already, or a relabel into a class neither there nor new, is refused
+    assert_problem(world.alice.post(f"{url}/2/images/edit", json={"new_classes": ["dog"],
+                                                                 "relabel": [{"hashes": [hashes[0]], "label": "dog"}]}),
+                   422)
+    assert_problem(world.alice.post(f"{url}/2/images/edit", json={"move": [{"hashes": [hashes[0]], "split": "lunch"}]}),
+                   422)
