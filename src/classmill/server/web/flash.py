@@ -28,6 +28,8 @@ MESSAGES = {
     "dataset_created": N_("Dataset “%(name)s” was created. Next, import its images."),
     "project_created": N_("Project “%(name)s” was created."),
     "logged_out": N_("You have logged out."),
+    "endpoint_published": N_("Endpoint “%(name)s” is published. Call it with an API token as in the example below."),
+    "endpoint_unpublished": N_("Endpoint “%(name)s” was unpublished: its URL answers 404 now. The model version stays."),
 }
 
 

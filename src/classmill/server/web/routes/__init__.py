@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from classmill.server.web.routes import account, admin_users, datasets, projects, session_pages
+from classmill.server.web.routes import account, admin_users, datasets, model_deploy, models, projects, session_pages
 
-web_routers = (session_pages.router, account.router, admin_users.router, datasets.router, projects.router)
+web_routers = (session_pages.router, account.router, admin_users.router, datasets.router, projects.router,
+               models.router, model_deploy.router)
 
 # (method, path) of the pages that answer without a login; every other page redirects to /login (or /setup).
 PUBLIC_PAGES = frozenset({
