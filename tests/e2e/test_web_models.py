@@ -122,6 +122,17 @@ def test_model_pages_report_thresholds_tests_downloads_deploy_compare(live_platf
         with zipfile.ZipFile(download.value.path()) as archive:
             assert archive.namelist()
 
+    # INT8 on request: the page follows the export job and shows its accuracy next to FP32's.
+    page.get_by_role("button", name="Make the INT8 bundle").click()
+    expect(page.get_by_role("link", name="Model bundle (INT8)")).to_be_visible(timeout=120_000)
+    int8 = api.get(f"/api/v1/models/{model_id}").json()["int8"]
+    expect(page.locator("[data-int8]")).to_contain_text(
+        f"INT8 {int8['int8_accuracy'] * 100:.1f} %, FP32 {int8['fp32_accuracy'] * 100:.1f} %")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Model bundle (INT8)").click()
+    with zipfile.ZipFile(download.value.path()) as archive:
+        assert "model.int8.onnx" in archive.namelist()
+
     # ---- single-image tests, on the colour bundle (its answers are known) ----
     page.goto(f"/models/{colour_id}")
     expect(page.get_by_text("This version has no evaluation report")).to_be_visible()
