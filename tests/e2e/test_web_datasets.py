@@ -25,7 +25,7 @@ ADMIN, PASSWORD = "admin", "admin-password"
 
 @pytest.fixture
 def screenshots(tmp_path_factory) -> Screenshots:
-    return Screenshots(tmp_path_factory.mktemp("screenshots"), prefix="datasets-")
+    return Screenshots(tmp_path_factory.mktemp("screenshots"), prefix="datasets")
 
 
 def _sign_digits_zip(path: Path) -> Path:

@@ -72,12 +72,13 @@ class Screenshots:
     """Saves each page as <folder>/<NN-name>.png (a test artefact), and into $CLASSMILL_SCREENSHOT_DIR too."""
 
     folder: Path
-    prefix: str = ""  # an area's pages are <prefix>NN-<name>.png (datasets-03-gallery.png)
     taken: list[Path] = field(default_factory=list)
+    prefix: str = ""  # an area's name, so each area's set sorts together: "<prefix>-NN-<name>.png"
 
     def take(self, page, name: str) -> Path:
         self.folder.mkdir(parents=True, exist_ok=True)
-        path = self.folder / f"{self.prefix}{len(self.taken) + 1:02d}-{name}.png"
+        number = f"{len(self.taken) + 1:02d}"
+        path = self.folder / (f"{self.prefix}-{number}-{name}.png" if self.prefix else f"{number}-{name}.png")
         page.screenshot(path=str(path))  # the viewport: what a 1366x768 screen shows without scrolling
         self.taken.append(path)
         if os.environ.get(SCREENSHOT_DIR_ENV):

@@ -109,6 +109,13 @@ def list_endpoints(session: Session, user: User, page: PageRequest) -> PageOf[Pu
     return PageOf([PublishedEndpoint(e, versions[e.model_version_id]) for e in found.rows], found.total, page)
 
 
+def version_endpoints(session: Session, user: User, version_id: int) -> list[PublishedEndpoint]:
+    """The endpoints serving one model version the user may read, oldest first (a version has a few at most)."""
+    version = get_model_version(session, user, version_id)
+    found = session.scalars(select(Endpoint).where(Endpoint.model_version_id == version_id).order_by(Endpoint.id))
+    return [PublishedEndpoint(endpoint, version) for endpoint in found]
+
+
 def _not_found(what: str) -> NotFound:
     return NotFound(f"there is no published endpoint {what}.",
                     "List the endpoints you can use: GET /api/v1/endpoints (publish one with POST /api/v1/endpoints).",

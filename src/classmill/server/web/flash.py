@@ -29,6 +29,8 @@ MESSAGES = {
     "version_made": N_("Version %(number)s was made from version %(parent)s: %(summary)s."),
     "project_created": N_("Project “%(name)s” was created."),
     "logged_out": N_("You have logged out."),
+    "endpoint_published": N_("Endpoint “%(name)s” is published. Call it with an API token as in the example below."),
+    "endpoint_unpublished": N_("Endpoint “%(name)s” was unpublished: its URL answers 404 now. The model version stays."),
 }
 
 

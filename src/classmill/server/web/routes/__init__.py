@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from classmill.server.web.routes import (account, admin_users, dataset_pages, datasets, gallery_pages, projects,
-                                        session_pages)
+from classmill.server.web.routes import (account, admin_users, dataset_pages, datasets, gallery_pages, model_deploy,
+                                        models, projects, session_pages)
 
 web_routers = (session_pages.router, account.router, admin_users.router, datasets.router, projects.router,
-               dataset_pages.router, gallery_pages.router)
+               dataset_pages.router, gallery_pages.router, models.router, model_deploy.router)
 
 # (method, path) of the pages that answer without a login; every other page redirects to /login (or /setup).
 PUBLIC_PAGES = frozenset({
