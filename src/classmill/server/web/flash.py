@@ -28,6 +28,10 @@ MESSAGES = {
     "dataset_created": N_("Dataset “%(name)s” was created. Next, import its images."),
     "project_created": N_("Project “%(name)s” was created."),
     "logged_out": N_("You have logged out."),
+    "project_shared_read": N_("The project is shared with “%(name)s”: they can see it and its models."),
+    "project_shared_write": N_("The project is shared with “%(name)s”: they can see it, train and change it."),
+    "project_share_revoked": N_("“%(name)s” no longer has access to the project."),
+    "task_created": N_("Task “%(name)s” was created and queued. Its progress shows below as it trains."),
 }
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from classmill.server.web.routes import account, admin_users, datasets, projects, session_pages
+from classmill.server.web.routes import (account, admin_users, datasets, new_task, project_page, projects,
+                                         session_pages, task_page)
 
-web_routers = (session_pages.router, account.router, admin_users.router, datasets.router, projects.router)
+web_routers = (session_pages.router, account.router, admin_users.router, datasets.router, projects.router,
+               project_page.router, new_task.router, task_page.router)
 
 # (method, path) of the pages that answer without a login; every other page redirects to /login (or /setup).
 PUBLIC_PAGES = frozenset({
