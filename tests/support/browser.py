@@ -72,11 +72,12 @@ class Screenshots:
     """Saves each page as <folder>/<NN-name>.png (a test artefact), and into $CLASSMILL_SCREENSHOT_DIR too."""
 
     folder: Path
+    prefix: str = ""  # an area's own names (tasks-01-...), so several tests' sets can share a folder
     taken: list[Path] = field(default_factory=list)
 
     def take(self, page, name: str) -> Path:
         self.folder.mkdir(parents=True, exist_ok=True)
-        path = self.folder / f"{len(self.taken) + 1:02d}-{name}.png"
+        path = self.folder / f"{self.prefix + '-' if self.prefix else ''}{len(self.taken) + 1:02d}-{name}.png"
         page.screenshot(path=str(path))  # the viewport: what a 1366x768 screen shows without scrolling
         self.taken.append(path)
         if os.environ.get(SCREENSHOT_DIR_ENV):

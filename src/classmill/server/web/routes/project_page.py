@@ -31,6 +31,12 @@ def project_page(request: Request, project_id: DbId, visitor: VisitorDep, sessio
     return _project_page(request, visitor, session, project_id, page)
 
 
+@router.get("/shares")
+def shares_address(project_id: DbId, visitor: VisitorDep) -> Response:
+    """The form's own address, reached again by a page switch after a refused share: the project's sharing."""
+    return RedirectResponse(f"/projects/{project_id}#sharing", status_code=303)
+
+
 @router.post("/shares")
 def add_share(request: Request, project_id: DbId, visitor: PostingVisitor, session: SessionDep,
               username: FormText = "", permission: FormText = "read") -> Response:

@@ -154,7 +154,7 @@ document.addEventListener("alpine:init", () => {
     lastLine: 0, source: null, charts: null,
 
     init() {
-      const data = this.$el.dataset;
+      const data = this.$root.dataset;
       this.state = data.state;
       this.error = data.error;
       this.queuePosition = data.queuePosition ? Number(data.queuePosition) : null;
@@ -166,8 +166,8 @@ document.addEventListener("alpine:init", () => {
     },
 
     makeCharts() {
-      const data = this.$el.dataset;
-      const box = (name) => this.$el.querySelector(`[data-chart="${name}"]`);
+      const data = this.$root.dataset;
+      const box = (name) => this.$root.querySelector(`[data-chart="${name}"]`);
       const loss = [{ key: "loss", label: data.labelLoss, colour: "#1d4ed8" },
                     { key: "val_loss", label: data.labelValLoss, colour: "#b45309" }];
       loss.xLabel = data.labelEpoch;
@@ -183,7 +183,7 @@ document.addEventListener("alpine:init", () => {
     get failure() { return ["failed", "interrupted"].includes(this.state) ? this.error : ""; },
 
     get statusText() {
-      const t = this.$el.dataset;
+      const t = this.$root.dataset;
       if (this.state === "queued") {
         return this.queuePosition && this.queuePosition > 1 ? fill(t.textQueued, this.queuePosition) : t.textQueuedNext;
       }
@@ -202,7 +202,7 @@ document.addEventListener("alpine:init", () => {
     },
     get stepText() {
       const s = this.summary;
-      return s && s.steps_per_epoch ? `${s.step} / ${s.steps_per_epoch}` : "—";
+      return this.active && s && s.steps_per_epoch ? `${s.step} / ${s.steps_per_epoch}` : "—";
     },
     get speedText() {
       const s = this.summary;
@@ -212,12 +212,12 @@ document.addEventListener("alpine:init", () => {
     get bestText() {
       const s = this.summary;
       if (!s || s.best_metric === null || s.best_metric === undefined) return "—";
-      return `${percent(s.best_metric)} (${s.select_metric || ""}, ${this.$el.dataset.labelEpoch} ${s.best_epoch})`;
+      return `${percent(s.best_metric)} (${s.select_metric || ""}, ${this.$root.dataset.labelEpoch} ${s.best_epoch})`;
     },
 
     follow() {
       if (this.source) this.source.close();
-      const url = `/api/v1/jobs/${this.$el.dataset.jobId}/events` + (this.lastLine ? `?last_event_id=${this.lastLine}` : "");
+      const url = `/api/v1/jobs/${this.$root.dataset.jobId}/events` + (this.lastLine ? `?last_event_id=${this.lastLine}` : "");
       const source = new EventSource(url);
       this.source = source;
       source.addEventListener("job", (e) => this.onJob(JSON.parse(e.data)));
@@ -279,7 +279,7 @@ document.addEventListener("alpine:init", () => {
     },
 
     async refreshTask() {
-      const answer = await fetch(`/api/v1/tasks/${this.$el.dataset.taskId}`, { credentials: "same-origin" });
+      const answer = await fetch(`/api/v1/tasks/${this.$root.dataset.taskId}`, { credentials: "same-origin" });
       if (!answer.ok) return;
       const task = await answer.json();
       this.onJob(task.job);
@@ -288,21 +288,21 @@ document.addEventListener("alpine:init", () => {
     },
 
     versionLabel(version) {
-      return fill(this.$el.querySelector("[data-version-label]").dataset.versionLabel, version.number);
+      return fill(this.$root.querySelector("[data-version-label]").dataset.versionLabel, version.number);
     },
 
     async control(action, body) {
       this.busy = true;
       this.actionError = "";
       try {
-        const answer = await fetch(`/api/v1/tasks/${this.$el.dataset.taskId}/${action}`, {
+        const answer = await fetch(`/api/v1/tasks/${this.$root.dataset.taskId}/${action}`, {
           method: "POST", credentials: "same-origin",
-          headers: { "X-CSRF-Token": this.$el.dataset.csrf, "Content-Type": "application/json" },
+          headers: { "X-CSRF-Token": this.$root.dataset.csrf, "Content-Type": "application/json" },
           body: body ? JSON.stringify(body) : null,
         });
         const data = await answer.json();
         if (!answer.ok) {
-          this.actionError = `${this.$el.dataset.textActionFailed} ${data.detail || ""} ${data.fix || ""}`.trim();
+          this.actionError = `${this.$root.dataset.textActionFailed} ${data.detail || ""} ${data.fix || ""}`.trim();
           return;
         }
         this.onJob(data.job);
@@ -319,8 +319,9 @@ document.addEventListener("alpine:init", () => {
     },
 
     async loadLog() {
-      const answer = await fetch(`/api/v1/jobs/${this.$el.dataset.jobId}/log`, { credentials: "same-origin" });
-      this.log = answer.ok ? await answer.text() : `${answer.status}`;
+      const answer = await fetch(`/api/v1/jobs/${this.$root.dataset.jobId}/log`, { credentials: "same-origin" });
+      const text = answer.ok ? await answer.text() : "";
+      this.log = text.trim() ? text : this.$root.dataset.textLogEmpty;
     },
   }));
 });
