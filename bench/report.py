@@ -17,7 +17,31 @@ def write_results(results: dict, out: Path) -> tuple[Path, Path]:
     json_path, md_path = out / "results.json", out / "results.md"
     _write_atomic(json_path, json.dumps(results, indent=2, default=str) + "\n")
     _write_atomic(md_path, render_markdown(results))
+    _write_atomic(out / PRESET_TIMES_FILE, json.dumps(preset_times(results), indent=2) + "\n")
     return json_path, md_path
+
+
+PRESET_TIMES_FILE = "preset_times.json"  # what the server's new-task page reads (CLASSMILL_PRESET_TIMES)
+
+
+def preset_times(r: dict) -> dict:
+    """Each classmill preset's measured training time on this machine (the median over the training datasets of
+    the whole training process, start to exit), with the images it trained on; presets not measured are absent."""
+    from statistics import median
+
+    runs: dict[str, list[dict]] = {}
+    tiny = r.get("plan", {}).get("tiny", False)
+    for name, d in ({} if tiny else r.get("train", {}).get("datasets", {})).items():  # tiny figures mean nothing
+        for peer, p in d.get("peers", {}).items():
+            if peer.startswith("classmill-") and p.get("status") == "ok" and p.get("process_wall_s"):
+                runs.setdefault(peer.removeprefix("classmill-"), []).append({**p, "dataset": name})
+    machine = r.get("machine", {})
+    return {"measured": r.get("finished"), "machine": f"{machine.get('cpu', '?')}, {machine.get('cores', '?')} cores",
+            "presets": {preset: {"seconds": round(median(p["process_wall_s"] for p in found), 1),
+                                 "train_images": int(median(p.get("train_images", 0) for p in found)),
+                                 "image_size": found[0].get("image_size"),
+                                 "datasets": [p["dataset"] for p in found]}
+                        for preset, found in runs.items()}}
 
 
 def _write_atomic(path: Path, text: str) -> None:

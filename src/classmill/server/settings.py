@@ -51,6 +51,9 @@ class Settings(BaseSettings):
                                  "used is unloaded when another is needed")
     endpoint_stats_flush_s: float = Field(5, gt=0, description="how often the endpoints' request counts and "
                                           "latencies are written to the database, seconds")
+    preset_times: Path | None = Field(None, description="the benchmark's preset_times.json (python -m bench writes it "
+                                      "beside results.json): the new-task page shows each preset's time measured on "
+                                      "this machine; default <workspace>/preset_times.json; none found: no times shown")
     migrate_on_start: bool = Field(True, description="upgrade the database schema when the server starts")
     # argon2id cost; the defaults are argon2-cffi's (RFC 9106 low-memory profile). Lower only in tests.
     argon2_time_cost: int = Field(3, ge=1)

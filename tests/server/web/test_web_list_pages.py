@@ -40,7 +40,8 @@ def test_projects_page_needs_a_dataset_and_shows_only_what_the_visitor_may_see(a
     made = client.post("/projects", data={"name": "inspection", "dataset_id": dataset_id, "description": "line 3",
                                           "csrf_token": csrf})
     assert flash_of(made) == "Project “inspection” was created."
-    assert re.search(r"<td>inspection<br><span class=\"muted small\">line 3</span></td>\s*<td>parts</td>", made.text)
+    assert re.search(r"<td><a href=\"/projects/\d+\">inspection</a><br><span class=\"muted small\">line 3</span></td>"
+                     r"\s*<td>parts</td>", made.text)
     again = client.post("/projects", data={"name": "inspection", "dataset_id": dataset_id, "csrf_token": csrf})
     assert again.status_code == 409 and "already has a project named 'inspection'" in error_of(again)
     assert 'value="inspection"' in again.text

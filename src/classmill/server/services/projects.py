@@ -115,3 +115,12 @@ def _check_name_free(session: Session, owner_id: int, name: str) -> None:
 def _concurrent_change() -> Conflict:
     return Conflict("another request changed the same projects or dataset at the same time.",
                     "Reload and try again.", code="concurrent_change")
+
+
+def may_change(session: Session, user: User, project: Project) -> bool:
+    """Whether `user` (who can read `project`) may also change it: train, control tasks (write access)."""
+    try:
+        get_accessible(session, user, Project, project.id, write=True)
+    except Forbidden:
+        return False
+    return True

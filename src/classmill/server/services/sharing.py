@@ -101,9 +101,14 @@ def forget_shares(session: Session, kind: str, resource_id: int) -> None:
     session.execute(delete(Share).where(Share.resource_kind == kind, Share.resource_id == resource_id))
 
 
+def may_manage(actor: User, resource: Dataset | Project) -> bool:
+    """Whether `actor` manages the shares of a resource they can see: its owner or an admin."""
+    return actor.is_admin or resource.owner_id == actor.id
+
+
 def _managed(session: Session, actor: User, model: Shareable, resource_id: int):
     resource = get_accessible(session, actor, model, resource_id)
-    if not (actor.is_admin or resource.owner_id == actor.id):
+    if not may_manage(actor, resource):
         kind = KINDS[model]
         raise Forbidden(f"only the owner of {kind} {resource_id} or an admin can manage its shares.",
                         f"Ask the {kind}'s owner to share it; a write share lets you change it, not share it.",

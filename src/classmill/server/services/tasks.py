@@ -41,6 +41,14 @@ SERVER_OPTIONS = frozenset({"data", "data_root", "preset"})  # set by the server
 MAX_EXTEND_EPOCHS = 1000
 
 
+class InvalidOption(Invalid):
+    """An option, class choice or name a task cannot use; `field` names the form field it is about (or "")."""
+
+    def __init__(self, detail: str, fix: str, code: str, field: str = "") -> None:
+        super().__init__(detail, fix, code=code)
+        self.field = field
+
+
 @dataclass(frozen=True)
 class TaskRequest:
     name: str
@@ -63,20 +71,21 @@ def resolve_options(preset: str, options: dict, select_metric: str):
     from classmill.train.config import option_names, resolve_config
 
     if select_metric not in SELECT_METRICS:
-        raise Invalid(f"select_metric {select_metric!r} is not one of {', '.join(SELECT_METRICS)}.",
-                      "Pick the validation metric that chooses the best checkpoint from that list.",
-                      code="invalid_option")
+        raise InvalidOption(f"select_metric {select_metric!r} is not one of {', '.join(SELECT_METRICS)}.",
+                            "Pick the validation metric that chooses the best checkpoint from that list.",
+                            code="invalid_option", field="select_metric")
     for name in options:
         if name in SERVER_OPTIONS:
-            raise Invalid(f"option {name!r} is set by the server for a task.",
-                          "Leave it out: the task's data is its dataset version.", code="invalid_option")
+            raise InvalidOption(f"option {name!r} is set by the server for a task.",
+                                "Leave it out: the task's data is its dataset version.", code="invalid_option",
+                                field=name)
     try:
         return resolve_config(preset, **{**options, "select_metric": select_metric, "data": "task.csv"})
     except ConfigError as exc:
         field = _named_field(str(exc), option_names())
-        raise Invalid(f"{'option ' + repr(field) + ': ' if field else ''}{exc}",
-                      "Change that option (GET /api/v1/tasks/options lists each with its default and bounds).",
-                      code="invalid_option") from None
+        raise InvalidOption(f"{'option ' + repr(field) + ': ' if field else ''}{exc}",
+                            "Change that option (GET /api/v1/tasks/options lists each with its default and bounds).",
+                            code="invalid_option", field=field or "") from None
 
 
 def _named_field(message: str, names) -> str | None:
@@ -144,20 +153,22 @@ def _chosen_classes(session: Session, version: DatasetVersion, wanted: list[str]
     else:
         unknown = [c for c in wanted if c not in version.classes]
         if unknown:
-            raise Invalid(f"classes {', '.join(map(repr, unknown))} are not in version {version.number}.",
-                          f"Choose among: {', '.join(version.classes)}.", code="unknown_class")
+            raise InvalidOption(f"classes {', '.join(map(repr, unknown))} are not in version {version.number}.",
+                                f"Choose among: {', '.join(version.classes)}.", code="unknown_class", field="classes")
         if len(set(wanted)) != len(wanted):
-            raise Invalid("a class is named twice in classes.", "Name each class once.", code="invalid_classes")
+            raise InvalidOption("a class is named twice in classes.", "Name each class once.",
+                                code="invalid_classes", field="classes")
         chosen = [c for c in version.classes if c in wanted]  # the version's order: stable class ids
     if len(chosen) < MIN_CLASSES:
-        raise Invalid(f"a task needs at least {MIN_CLASSES} classes with images; {len(chosen)} chosen.",
-                      "Choose two or more classes, or add images to the dataset first.", code="too_few_classes")
+        raise InvalidOption(f"a task needs at least {MIN_CLASSES} classes with images; {len(chosen)} chosen.",
+                            "Choose two or more classes, or add images to the dataset first.",
+                            code="too_few_classes", field="classes")
     small = {c: counts.get(c, 0) for c in chosen if counts.get(c, 0) < MIN_IMAGES_PER_CLASS}
     if small:
         listed = ", ".join(f"{c!r} has {n}" for c, n in small.items())
-        raise Invalid(f"every class needs at least {MIN_IMAGES_PER_CLASS} images: {listed}.",
-                      "Add images to those classes (a new dataset version), or leave them out of the task.",
-                      code="too_few_images")
+        raise InvalidOption(f"every class needs at least {MIN_IMAGES_PER_CLASS} images: {listed}.",
+                            "Add images to those classes (a new dataset version), or leave them out of the task.",
+                            code="too_few_images", field="classes")
     return chosen
 
 
@@ -180,6 +191,27 @@ def _task(session: Session, user: User, task_id: int, *, write: bool = False) ->
         raise NotFound(f"there is no task {task_id}.", "List a project's tasks: GET /api/v1/projects/{id}/tasks.",
                        code="task_not_found") from None
     return task
+
+
+def task_option_specs() -> list[dict]:
+    """Every option a task request may set (type, default, each preset's value, bounds, help): the server's own left out."""
+    from classmill.train.config import option_specs
+
+    return [spec for spec in option_specs() if spec["name"] not in SERVER_OPTIONS]
+
+
+def version_class_counts(session: Session, user: User, project_id: int, number: int) -> tuple[DatasetVersion, dict[str, int]]:
+    """Version `number` of the project's dataset and its images per class (every class of the version, 0 for none)."""
+    project = get_accessible(session, user, Project, project_id)
+    version = _project_version(session, project, number)
+    counts = class_counts(session, version)
+    return version, {c: counts.get(c, 0) for c in version.classes}
+
+
+def task_jobs(session: Session, rows: list[Task]) -> dict[int, Job]:
+    """The jobs of these (already authorised) tasks, by task id, in one query."""
+    by_id = {job.id: job for job in session.scalars(select(Job).where(Job.id.in_([t.job_id for t in rows])))}
+    return {task.id: by_id[task.job_id] for task in rows if task.job_id in by_id}
 
 
 def list_tasks(session: Session, user: User, project_id: int, page: PageRequest) -> PageOf[Task]:
@@ -234,3 +266,15 @@ def delete_task(session: Session, user: User, task_id: int, workspace: Path) -> 
     if data and Path(data).parent == Path(TASK_DATA_FOLDER):
         files.append(workspace / data)
     remove_after_rows(workspace, files)
+
+
+def task_dataset_version(session: Session, task: Task) -> DatasetVersion | None:
+    """The dataset version an (already authorised) task trains on."""
+    return session.get(DatasetVersion, task.dataset_version_id)
+
+
+def project_dataset_versions(session: Session, user: User, project_id: int, limit: int) -> list[DatasetVersion]:
+    """The newest versions of the project's dataset, for whoever may read the project (a task trains on any)."""
+    project = get_accessible(session, user, Project, project_id)
+    return list(session.scalars(select(DatasetVersion).where(DatasetVersion.dataset_id == project.dataset_id)
+                                .order_by(DatasetVersion.number.desc()).limit(limit)))

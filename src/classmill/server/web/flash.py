@@ -31,6 +31,10 @@ MESSAGES = {
     "logged_out": N_("You have logged out."),
     "endpoint_published": N_("Endpoint “%(name)s” is published. Call it with an API token as in the example below."),
     "endpoint_unpublished": N_("Endpoint “%(name)s” was unpublished: its URL answers 404 now. The model version stays."),
+    "project_shared_read": N_("The project is shared with “%(name)s”: they can see it and its models."),
+    "project_shared_write": N_("The project is shared with “%(name)s”: they can see it, train and change it."),
+    "project_share_revoked": N_("“%(name)s” no longer has access to the project."),
+    "task_created": N_("Task “%(name)s” was created and queued. Its progress shows below as it trains."),
 }
 
 

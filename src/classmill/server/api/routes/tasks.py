@@ -16,11 +16,10 @@ _NOT_FOUND = {404: {"description": "no such task, or one you cannot see"}}
 
 @router.get("/tasks/options", summary="Every training option: type, default, each preset's value, bounds, help")
 def task_options(user: CurrentUser) -> dict:
-    from classmill.train.config import PRESETS, option_specs
+    from classmill.train.config import PRESETS
 
-    specs = [spec for spec in option_specs() if spec["name"] not in tasks.SERVER_OPTIONS]
     return {"presets": list(PRESETS), "select_metrics": list(tasks.SELECT_METRICS),
-            "min_images_per_class": tasks.MIN_IMAGES_PER_CLASS, "options": specs}
+            "min_images_per_class": tasks.MIN_IMAGES_PER_CLASS, "options": tasks.task_option_specs()}
 
 
 @router.post("/projects/{project_id}/tasks", status_code=status.HTTP_201_CREATED,
