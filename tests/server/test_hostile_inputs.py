@@ -96,7 +96,12 @@ def test_every_unsafe_route_refuses_a_login_cookie_without_the_csrf_token(app, c
     from test_routes_need_credentials import _every_route
 
     set_up_admin(client)  # the client now holds the admin's login cookies, and sends no X-CSRF-Token
-    unsafe = [(m, p) for m, p in _every_route(app) if m in ("POST", "PUT", "PATCH", "DELETE")]
+    from classmill.server.api.problems import SERVE_PREFIX
+    from classmill.server.api.routes import API_PREFIX
+
+    # the API and the published endpoints; the web pages' forms have their own CSRF test (tests/server/web)
+    unsafe = [(m, p) for m, p in _every_route(app) if m in ("POST", "PUT", "PATCH", "DELETE")
+              and p.startswith((API_PREFIX, SERVE_PREFIX))]
     assert len(unsafe) >= 20
     for method, path in unsafe:
         if (method, path) in PUBLIC_ROUTES:
@@ -191,3 +196,19 @@ def test_a_very_long_upload_file_name_does_not_fail_the_import(platform, tmp_pat
     names = [i["original_name"] for i in platform.admin.get(
         f"/api/v1/datasets/{dataset_id}/versions/2/images").json()["items"]]
     assert any(name.startswith("nnnn") and name.endswith(".jpg") and len(name) <= 255 for name in names), names
+
+
+def test_every_page_form_refuses_a_login_cookie_without_the_csrf_token(app, client):
+    from classmill.server.api.problems import SERVE_PREFIX
+    from classmill.server.api.routes import API_PREFIX
+    from classmill.server.web import PUBLIC_PAGES
+    from test_routes_need_credentials import _every_route
+
+    set_up_admin(client)  # the login cookie, and no csrf_token field in any form below
+    forms = [(m, p) for m, p in _every_route(app) if m in ("POST", "PUT", "PATCH", "DELETE")
+             and not p.startswith((API_PREFIX, SERVE_PREFIX)) and (m, p) not in PUBLIC_PAGES]
+    assert len(forms) >= 10
+    for method, path in forms:
+        url = re.sub(r"\{[^}]+\}", "1", path)
+        answer = client.request(method, url, data={"name": "forged"}, follow_redirects=False)
+        assert answer.status_code == 403, (method, path, answer.status_code)
