@@ -8,17 +8,14 @@ check refuses (their JPEG data ends early), so the report lists them with their 
 from __future__ import annotations
 
 import re
-import zipfile
-from pathlib import Path
 
 import pytest
 
-from support.browser import Screenshots, needs_chromium
+from support.browser import Screenshots, needs_chromium, set_up_admin
+from support.sign_digits import PHONE_ORIGINALS, sign_digits_zip
 
 pytestmark = needs_chromium
 
-SIGN_DIGITS = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets" / "sign-digits"
-PHONE_ORIGINALS = ("IMG_5874.JPG", "IMG_5935.JPG", "IMG_5978.JPG")
 PER_CLASS = 22
 ADMIN, PASSWORD = "admin", "admin-password"
 
@@ -28,32 +25,15 @@ def screenshots(tmp_path_factory) -> Screenshots:
     return Screenshots(tmp_path_factory.mktemp("screenshots"), prefix="datasets")
 
 
-def _sign_digits_zip(path: Path) -> Path:
-    if not SIGN_DIGITS.is_dir():
-        pytest.skip(f"needs {SIGN_DIGITS}")
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
-        for label in ("0", "1", "7"):
-            files = sorted(p for p in (SIGN_DIGITS / label).iterdir() if p.name not in PHONE_ORIGINALS)[:PER_CLASS]
-            if label == "7":
-                files += [SIGN_DIGITS / label / name for name in PHONE_ORIGINALS]
-            for file in files:
-                archive.write(file, f"{label}/{file.name}")
-    return path
-
-
 def test_import_report_gallery_lightbox_and_relabel(browser_page, screenshots, tmp_path):
     from playwright.sync_api import expect
 
     page, watch = browser_page
-    upload = _sign_digits_zip(tmp_path / "sign-digits.zip")
+    upload = sign_digits_zip(tmp_path / "sign-digits.zip", PER_CLASS)
     not_a_zip = tmp_path / "photos.zip"
     not_a_zip.write_bytes(b"these are not the images you are looking for\n" * 10)
 
-    page.goto("/")
-    page.get_by_label("Username").fill(ADMIN)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_label("Password again").fill(PASSWORD)
-    page.get_by_role("button", name="Create the admin and log in").click()
+    set_up_admin(page, ADMIN, PASSWORD)
     page.get_by_label("Name", exact=True).fill("手语 digits")
     page.get_by_role("button", name="Create dataset").click()
     page.get_by_role("link", name="手语 digits").click()

@@ -19,7 +19,7 @@ import zipfile
 import httpx
 import pytest
 
-from support.browser import Screenshots, needs_chromium
+from support.browser import Screenshots, log_in, needs_chromium
 from support.images import jpeg_bytes, solid
 from support.live_server import ADMIN
 from support.server_trained_model import CLASSES, train_tiny_model, wait_task
@@ -44,14 +44,6 @@ def _colour_version(live_platform, project_id: int) -> int:
         engine.dispose()
 
 
-def _log_in(page) -> None:
-    page.goto("/login")
-    page.get_by_label("Username").fill(ADMIN["username"])
-    page.get_by_label("Password").fill(ADMIN["password"])
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(re.compile(r"/datasets$"))
-
-
 def test_model_pages_report_thresholds_tests_downloads_deploy_compare(live_platform, browser_page, screenshots,
                                                                       tmp_path):
     from playwright.sync_api import expect
@@ -61,7 +53,7 @@ def test_model_pages_report_thresholds_tests_downloads_deploy_compare(live_platf
     trained = train_tiny_model(api, tmp_path / "data")
     model_id = trained.model["id"]
     colour_id = _colour_version(live_platform, trained.project_id)
-    _log_in(page)
+    log_in(page, ADMIN["username"], ADMIN["password"])
 
     # ---- the report as a page ----
     page.goto(f"/models/{model_id}")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from support.browser import Screenshots, needs_chromium
+from support.browser import Screenshots, log_in, needs_chromium
 from support.images import noise
 from support.live_server import ADMIN
 from support.server_tasks import TINY_TASK_OPTIONS
@@ -54,20 +54,13 @@ def _tiny_project(live_platform) -> int:
         return project.json()["id"]
 
 
-def _log_in(page) -> None:
-    page.goto("/login")
-    page.get_by_label("Username").fill(ADMIN["username"])
-    page.get_by_label("Password").fill(ADMIN["password"])
-    page.get_by_role("button", name="Log in").click()
-
-
 def test_a_fast_task_from_the_form_to_its_model_version_with_live_curves(live_platform, browser_page, screenshots):
     from playwright.sync_api import expect
 
     shutil.copy(PRESET_TIMES, live_platform.workspace / "preset_times.json")  # this machine's benchmark figures
     project = _tiny_project(live_platform)
     page, watch = browser_page
-    _log_in(page)
+    log_in(page, ADMIN["username"], ADMIN["password"])
 
     page.goto("/projects")
     page.get_by_role("link", name="inspection").click()

@@ -86,3 +86,37 @@ class Screenshots:
             target.mkdir(parents=True, exist_ok=True)
             (target / path.name).write_bytes(path.read_bytes())
         return path
+
+
+def set_up_admin(page, username: str, password: str) -> None:
+    """First-run setup on the setup page (a new server sends every visitor there); ends logged in, on /datasets."""
+    page.goto("/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_label("Password again").fill(password)
+    page.get_by_role("button", name="Create the admin and log in").click()
+    page.wait_for_url("**/datasets")
+
+
+def log_in(page, username: str, password: str) -> None:
+    page.goto("/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/datasets")
+
+
+def fill_task_options(page, options: dict) -> None:
+    """Type options into the new-task form's advanced fields (#opt-<name>), opening them first."""
+    page.get_by_text("Advanced options").click()
+    for name, value in options.items():
+        if isinstance(value, bool):
+            page.locator(f"#opt-{name}").set_checked(value)
+        else:
+            page.locator(f"#opt-{name}").fill(str(value))
+
+
+def first_contentful_paint_ms(page) -> float | None:
+    """The current document's first contentful paint, in ms from its navigation's start."""
+    return page.evaluate("(performance.getEntriesByType('paint').find(e => e.name === 'first-contentful-paint')"
+                         " || {}).startTime ?? null")
