@@ -205,6 +205,7 @@ def test_the_whole_journey_in_one_browser_session(live_platform, browser_page, s
     page.get_by_role("button", name="Compare", exact=True).click()
     expect(page.get_by_role("heading", name="Model v1 compared with v2")).to_be_visible()
     expect(page.get_by_role("row").filter(has_text="epochs trained")).to_contain_text("2")
+    expect(page.get_by_role("row").filter(has_text="dataset version")).to_have_count(0)  # both on v2: no difference
     screenshots.take(page, "compare")
 
     # ---- 简体中文: compare, model version, task, gallery ----
