@@ -49,11 +49,14 @@ def test_a_refused_split_shows_in_the_open_dialog_with_what_was_typed(app, clien
     dataset_id = _dataset(app)
     too_much = client.post(f"/datasets/{dataset_id}/versions/1/split",
                            data={"val": "100", "test": "10", "seed": "3", "csrf_token": csrf})
-    assert too_much.status_code == 422 and "val" in error_of(too_much)
+    assert too_much.status_code == 422 and "The val share is 100 %; it must be at least 0 and under 100 %." in error_of(too_much)
     assert 'x-init="$el.showModal()"' in too_much.text and 'value="100"' in too_much.text
     not_a_number = client.post(f"/datasets/{dataset_id}/versions/1/split",
                                 data={"val": "a lot", "test": "10", "seed": "3", "csrf_token": csrf})
     assert not_a_number.status_code == 422 and "is not a number" in error_of(not_a_number)
+    no_room = client.post(f"/datasets/{dataset_id}/versions/1/split",
+                          data={"val": "60", "test": "50", "seed": "3", "csrf_token": csrf})
+    assert no_room.status_code == 422 and "sum to less than 1" in error_of(no_room)  # the service's own rule
     assert client.post(f"/datasets/{dataset_id}/versions/1/split",
                        data={"val": "20", "test": "10", "seed": "3"}).status_code == 403  # no CSRF token
 

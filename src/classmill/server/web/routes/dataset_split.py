@@ -40,7 +40,11 @@ def split_version(request: Request, dataset_id: DbId, number: DbId, visitor: Pos
 def _fraction(percent: str, field: str) -> float:
     """A share typed in percent (the dialog's unit) as the API's fraction; SplitRequest checks its range."""
     try:
-        return float(percent.strip().rstrip("%")) / 100
+        value = float(percent.strip().rstrip("%"))
     except ValueError:
         raise Invalid(f"the {field} share {percent[:20]!r} is not a number.",
                       "Type a percentage such as 20.", code="invalid_form") from None
+    if not 0 <= value < 100:  # SplitRequest's 0 <= fraction < 1, said in the dialog's unit
+        raise Invalid(f"the {field} share is {value:g} %; it must be at least 0 and under 100 %.",
+                      "Type a percentage such as 20.", code="invalid_form")
+    return value / 100
