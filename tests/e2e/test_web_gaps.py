@@ -1,5 +1,5 @@
-"""Short browser checks of what only the browser does: images dropped into a class (upload, import job,
-reload into the new version), the split dialog, and the 404 page in the layout."""
+"""Short browser checks of what only the browser does: images dropped into a class (on the drop zone or on
+the class's row: upload, import job, reload into the new version), the split dialog, and the 404 page."""
 
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ pytestmark = needs_chromium
 
 ADMIN, PASSWORD = "admin", "admin-password"
 
-DROP = """([label, images]) => {
+DROP = """([target, label, images]) => {
     const transfer = new DataTransfer();
     images.forEach((data, i) => {
         const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
         transfer.items.add(new File([bytes], `${label}-${i}.jpg`, { type: "image/jpeg" }));
     });
-    document.querySelector(".drop-zone").dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true }));
+    document.querySelector(target).dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true }));
 }"""
 
 
@@ -45,10 +45,15 @@ def test_drop_images_into_a_class_then_split(browser_page, live_platform, tmp_pa
     page.get_by_label("Class", exact=True).fill("汽车")
     expect(page.locator(".drop-zone")).to_contain_text("into “汽车”")
     images = [base64.b64encode(data).decode() for data in small_jpegs(6, seed=1)]
-    page.evaluate(DROP, ["汽车", images])
+    page.evaluate(DROP, [".drop-zone", "汽车", images])
     expect(page.get_by_role("heading", name="Images in version 2")).to_be_visible(timeout=30_000)
     expect(page.locator("table.counts")).to_contain_text("汽车")
     screenshots.take(page, "dropped-into-class")
+    # files dropped on a class's row in the counts table go into that class
+    fresh = [base64.b64encode(data).decode() for data in small_jpegs(3, seed=2)]
+    page.evaluate(DROP, ["tr[data-label=bus]", "bus", fresh])
+    expect(page.get_by_role("heading", name="Images in version 3")).to_be_visible(timeout=30_000)
+    expect(page.locator("tr[data-label=bus] td").last).to_have_text("9")
 
     page.get_by_role("button", name="Split train / val / test…").click()
     dialog = page.get_by_role("dialog")
@@ -59,7 +64,7 @@ def test_drop_images_into_a_class_then_split(browser_page, live_platform, tmp_pa
     screenshots.take(page, "split-refused")
     page.get_by_role("dialog").get_by_label("Val share, percent").fill("20")
     page.get_by_role("dialog").get_by_role("button", name="Split into a new version").click()
-    expect(page.get_by_role("status")).to_contain_text("Version 3 was made from version 2")
+    expect(page.get_by_role("status")).to_contain_text("Version 4 was made from version 3")
     expect(page.get_by_role("columnheader", name="Val")).to_be_visible()
 
     page.goto("/no/such/page")

@@ -101,6 +101,7 @@
       choose() { if (!this.busy) this.$refs.files.click(); },
       picked() { this.upload(Array.from(this.$refs.files.files)); this.$refs.files.value = ""; },
       dropped(event) { this.over = false; this.upload(Array.from(event.dataTransfer.files)); },
+      droppedOnClass(detail) { if (this.busy) return; this.label = detail.label; this.upload(Array.from(detail.files)); },
       upload(files) {
         if (this.busy || !files.length) return;
         this.error = this.fix = "";
