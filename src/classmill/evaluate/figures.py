@@ -7,14 +7,16 @@ the current backend) that leaks memory in long-running job workers and is not th
 from __future__ import annotations
 
 import io
+from functools import wraps
 
 import numpy as np
-from matplotlib import colormaps
+from matplotlib import colormaps, rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from classmill.evaluate.calibration import Calibration
 from classmill.evaluate.curves import CurveSet
+from classmill.evaluate.fonts import figure_font_family
 from classmill.evaluate.metrics import ConfusionMatrix
 from classmill.evaluate.thresholds import TopOneRow
 
@@ -25,6 +27,15 @@ _DPI = 110
 _AVERAGE_STYLE = {"micro-average": ("#222222", "--"), "macro-average": ("#d62728", ":")}
 
 
+def _with_figure_fonts(draw):
+    """Text made while drawing keeps this font family (a concrete list, so saving later needs no context)."""
+    @wraps(draw)
+    def drawn(*args, **kwargs):
+        with rc_context({"font.family": list(figure_font_family())}):
+            return draw(*args, **kwargs)
+    return drawn
+
+
 def to_png(figure: Figure, dpi: int = _DPI) -> bytes:
     buffer = io.BytesIO()
     FigureCanvasAgg(figure)
@@ -33,6 +44,7 @@ def to_png(figure: Figure, dpi: int = _DPI) -> bytes:
     return buffer.getvalue()
 
 
+@_with_figure_fonts
 def confusion_matrix_figure(confusion: ConfusionMatrix) -> Figure:
     """Heatmap coloured by row-normalised recall, annotated with raw counts."""
     n = len(confusion.labels)
@@ -72,6 +84,7 @@ def confusion_matrix_figure(confusion: ConfusionMatrix) -> Figure:
     return figure
 
 
+@_with_figure_fonts
 def curves_figure(curves: CurveSet) -> Figure:
     """ROC (kind "roc") or precision-recall (kind "pr") curves with their areas in the legend."""
     is_roc = curves.kind == "roc"
@@ -108,6 +121,7 @@ def curves_figure(curves: CurveSet) -> Figure:
     return figure
 
 
+@_with_figure_fonts
 def reliability_figure(calibration: Calibration) -> Figure:
     """Accuracy per confidence bin against the diagonal, with how many images each bin holds."""
     figure = Figure(figsize=(6.4, 5.6), layout="constrained")
@@ -136,6 +150,7 @@ def reliability_figure(calibration: Calibration) -> Figure:
     return figure
 
 
+@_with_figure_fonts
 def threshold_figure(rows: list[TopOneRow]) -> Figure:
     """How coverage falls and accuracy rises as the confidence threshold goes up."""
     figure = Figure(figsize=(6.4, 3.8), layout="constrained")

@@ -33,6 +33,7 @@ from classmill.server.state import STATE_ATTRIBUTE, ServerState
 from classmill.server.store.layout import StoreLayout
 from classmill.server.store.tested_images import TestedImages
 from classmill.server.web import static_files, web_routers
+from classmill.server.web.error_pages import install_page_error_handlers
 from classmill.server.web.static import STATIC_PREFIX
 from classmill.server.workspace import prepare_workspace, workspace_secret
 from classmill.serve.decode_pool import DecodePool
@@ -119,6 +120,7 @@ def create_app(settings: Settings, *, serve_settings: ServeSettings | None = Non
     )
     setattr(app.state, STATE_ATTRIBUTE, state)
     install_server_problem_handlers(app)
+    install_page_error_handlers(app)  # a browser's unknown page address gets a page, the API its JSON
     mount_endpoints(app, state)  # before the body limit, which then runs first (the last added is outermost)
     # No body is read whole before its size is known to be allowed (the offline service's middleware).
     app.add_middleware(BodySizeLimit, **body_limits(settings.max_upload_bytes, state.serving.settings))

@@ -97,3 +97,48 @@ def test_the_users_page_is_for_admins(client, new_client):
     assert flash_of(enabled) == "User “bob” can log in again."
     log_in_browser(bob, "bob", "bob-password")
     assert client.post("/admin/users/999999/disable", data={"csrf_token": csrf}).status_code == 404
+
+
+def test_changing_my_password_needs_the_current_one_and_ends_my_logins(client, new_client):
+    csrf = set_up_in_browser(client)
+    other_login = new_client()
+    log_in_browser(other_login, "admin", "admin-password")
+    assert 'action="/account/password"' in client.get("/account").text
+
+    wrong = client.post("/account/password", data={"current_password": "not-it", "new_password": "fresh-password",
+                                                   "new_password_again": "fresh-password", "csrf_token": csrf})
+    assert wrong.status_code == 401 and "The current password is wrong." in error_of(wrong)
+    differ = client.post("/account/password", data={"current_password": "admin-password",
+                                                    "new_password": "fresh-password",
+                                                    "new_password_again": "fresh-passwort", "csrf_token": csrf})
+    assert differ.status_code == 422 and "The two new passwords differ." in error_of(differ)
+    short = client.post("/account/password", data={"current_password": "admin-password", "new_password": "short",
+                                                   "new_password_again": "short", "csrf_token": csrf})
+    assert short.status_code == 400 and "too short" in error_of(short)
+    no_token = client.post("/account/password", data={"current_password": "admin-password",
+                                                      "new_password": "fresh-password",
+                                                      "new_password_again": "fresh-password"})
+    assert no_token.status_code == 403
+    assert new_client().post("/api/v1/auth/login",
+                             json={"username": "admin", "password": "admin-password"}).status_code == 200
+
+    changed = client.post("/account/password", data={"current_password": "admin-password",
+                                                     "new_password": "fresh-password",
+                                                     "new_password_again": "fresh-password", "csrf_token": csrf},
+                          follow_redirects=False)
+    assert changed.status_code == 303 and changed.headers["location"] == "/login"
+    login_page = client.get("/login")
+    assert flash_of(login_page) == ("Your password was changed and all your logins ended. "
+                                    "Log in with the new password.")
+    assert other_login.get("/account", follow_redirects=False).status_code == 303  # every login ended
+    assert new_client().post("/api/v1/auth/login",
+                             json={"username": "admin", "password": "admin-password"}).status_code == 401
+    log_in_browser(new_client(), "admin", "fresh-password")
+
+
+def test_a_wrong_current_password_reads_in_chinese_on_a_chinese_page(client):
+    csrf = set_up_in_browser(client)
+    client.cookies.set("classmill_lang", "zh_CN")
+    wrong = client.post("/account/password", data={"current_password": "not-it", "new_password": "fresh-password",
+                                                   "new_password_again": "fresh-password", "csrf_token": csrf})
+    assert "密码" in error_of(wrong) and "The current password is wrong." in error_of(wrong)

@@ -49,6 +49,11 @@ async def _on_user_error(request: Request, exc: UserError) -> JSONResponse:
 
 
 async def _on_http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    return http_error_response(exc)
+
+
+def http_error_response(exc: HTTPException) -> JSONResponse:
+    """A routing error (no such path, wrong method) in the API's shape."""
     code, fix = _HTTP_CODES.get(exc.status_code, ("http_error", "See /docs for how to call this API."))
     response = problem_response(ApiProblem(exc.status_code, code, str(exc.detail), fix))
     for name, value in (exc.headers or {}).items():

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from classmill.server.db.models import LoginSession, Role, User
 from classmill.server.db.session import writing
-from classmill.server.errors import Conflict, NotFound, ServiceError
+from classmill.server.errors import Conflict, NotAuthenticated, NotFound, ServiceError
 from classmill.server.services.paging import PageOf, PageRequest, fetch_page
 from classmill.server.services.passwords import Passwords
 
@@ -101,6 +101,15 @@ def reset_password(session: Session, passwords: Passwords, user_id: int, passwor
         user.password_hash = password_hash
         session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
     return user
+
+
+def change_own_password(session: Session, passwords: Passwords, user: User, current_password: str,
+                        new_password: str) -> User:
+    """`user` sets a new password, proving the current one first; all their logins end (reset_password)."""
+    if authenticate(session, passwords, user.username, current_password) is None:
+        raise NotAuthenticated("the current password is wrong.", "Type your current password again.",
+                               code="invalid_credentials")
+    return reset_password(session, passwords, user.id, new_password)
 
 
 def _active_admins(session: Session) -> int:

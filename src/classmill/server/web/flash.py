@@ -29,6 +29,7 @@ MESSAGES = {
     "version_made": N_("Version %(number)s was made from version %(parent)s: %(summary)s."),
     "project_created": N_("Project “%(name)s” was created."),
     "logged_out": N_("You have logged out."),
+    "password_changed": N_("Your password was changed and all your logins ended. Log in with the new password."),
     "endpoint_published": N_("Endpoint “%(name)s” is published. Call it with an API token as in the example below."),
     "endpoint_unpublished": N_("Endpoint “%(name)s” was unpublished: its URL answers 404 now. The model version stays."),
     "project_shared_read": N_("The project is shared with “%(name)s”: they can see it and its models."),

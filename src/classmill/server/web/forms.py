@@ -22,6 +22,8 @@ class PageError:
 
     detail: str
     fix: str = ""
+    code: str | None = None  # the service's error code: error_texts translates the common ones
+    original: str = ""  # the service's English sentence, kept beneath a translation
 
 
 def form_body(model: type[Body], **fields) -> Body:
@@ -36,7 +38,7 @@ def form_body(model: type[Body], **fields) -> Body:
 
 def page_error(exc: UserError) -> PageError:
     if isinstance(exc, ServiceError):
-        return PageError(_sentence(exc.detail), exc.fix)
+        return PageError(_sentence(exc.detail), exc.fix, exc.code)
     return PageError(_sentence(str(exc)))  # library rules (e.g. password length) say what and how in one text
 
 

@@ -7,7 +7,6 @@ from fastapi import APIRouter, Response, status
 from classmill.server.api.cookies import clear_login_cookies
 from classmill.server.api.deps import CurrentUser, SessionDep, StateDep
 from classmill.server.api.schemas import PasswordChange, UserOut
-from classmill.server.errors import NotAuthenticated
 from classmill.server.services import users
 
 router = APIRouter(prefix="/me", tags=["me"])
@@ -21,10 +20,7 @@ def me(user: CurrentUser) -> UserOut:
 @router.post("/password", status_code=status.HTTP_204_NO_CONTENT,
              summary="Change my password; every login of mine ends (API tokens stay)")
 def change_password(body: PasswordChange, user: CurrentUser, state: StateDep, session: SessionDep) -> Response:
-    if users.authenticate(session, state.passwords, user.username, body.current_password) is None:
-        raise NotAuthenticated("the current password is wrong.", "Type your current password again.",
-                               code="invalid_credentials")
-    users.reset_password(session, state.passwords, user.id, body.new_password)
+    users.change_own_password(session, state.passwords, user, body.current_password, body.new_password)
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     clear_login_cookies(response)
     return response

@@ -1,4 +1,4 @@
-"""The account page: who you are, and your API tokens (create — shown once — list, revoke)."""
+"""The account page: who you are, your password, and your API tokens (create — shown once — list, revoke)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from classmill.errors import UserError
-from classmill.server.api.deps import SessionDep
+from classmill.server.api.cookies import clear_login_cookies
+from classmill.server.api.deps import SessionDep, StateDep
 from classmill.server.api.numbers import DbId
-from classmill.server.api.schemas import TokenRequest
-from classmill.server.services import tokens
+from classmill.server.api.schemas import PasswordChange, TokenRequest
+from classmill.server.errors import Invalid
+from classmill.server.services import tokens, users
 from classmill.server.web.flash import flash
 from classmill.server.web.forms import FormText, PageError, error_status, form_body, page_error
 from classmill.server.web.rendering import render
@@ -36,6 +38,25 @@ def create_token(request: Request, visitor: PostingVisitor, session: SessionDep,
     return _account_page(request, visitor, session, 1, new_token=created)
 
 
+@router.post("/password")
+def change_password(request: Request, visitor: PostingVisitor, state: StateDep, session: SessionDep,
+                    current_password: FormText = "", new_password: FormText = "",
+                    new_password_again: FormText = "") -> Response:
+    try:
+        body = form_body(PasswordChange, current_password=current_password, new_password=new_password)
+        if new_password != new_password_again:
+            raise Invalid("the two new passwords differ.", "Type the same new password in both fields.",
+                          code="passwords_differ")
+        users.change_own_password(session, state.passwords, visitor.user, body.current_password, body.new_password)
+    except UserError as exc:
+        return _account_page(request, visitor, session, 1, status=error_status(exc), password_error=page_error(exc))
+    # Every login of this user ended with the change (this one too): log in again with the new password.
+    response = RedirectResponse("/login", status_code=303)
+    clear_login_cookies(response)
+    flash(response, "password_changed")
+    return response
+
+
 @router.post("/tokens/{token_id}/revoke")
 def revoke_token(token_id: DbId, visitor: PostingVisitor, session: SessionDep) -> Response:
     revoked = tokens.revoke_token(session, visitor.user, token_id)
@@ -45,7 +66,9 @@ def revoke_token(token_id: DbId, visitor: PostingVisitor, session: SessionDep) -
 
 
 def _account_page(request: Request, visitor: Visitor, session, page: int, *, status: int = 200,
-                  error: PageError | None = None, token_name: str = "", new_token=None) -> Response:
+                  error: PageError | None = None, token_name: str = "", new_token=None,
+                  password_error: PageError | None = None) -> Response:
     found = tokens.list_tokens(session, visitor.user, page_request(page))
     return render(request, "account.html", visitor=visitor, status=status, tokens=found.rows,
-                  pager=Pager.of(found, page), error=error, token_name=token_name, new_token=new_token)
+                  pager=Pager.of(found, page), error=error, token_name=token_name, new_token=new_token,
+                  password_error=password_error)

@@ -14,7 +14,8 @@ from classmill.server.web.check_report import report_view
 from classmill.server.web.rendering import render
 from classmill.server.web.routes.listing import PageNumber, Pager, page_request
 from classmill.server.web.routing import PageRoute
-from classmill.server.web.visitors import VisitorDep
+from classmill.server.web.forms import PageError
+from classmill.server.web.visitors import Visitor, VisitorDep
 
 router = APIRouter(prefix="/datasets", route_class=PageRoute, include_in_schema=False)
 
@@ -22,16 +23,24 @@ router = APIRouter(prefix="/datasets", route_class=PageRoute, include_in_schema=
 @router.get("/{dataset_id}")
 def dataset_page(request: Request, dataset_id: DbId, visitor: VisitorDep, session: SessionDep, state: StateDep,
                  page: PageNumber = 1) -> Response:
+    return render_dataset_page(request, visitor, session, state, dataset_id, page)
+
+
+def render_dataset_page(request: Request, visitor: Visitor, session, state, dataset_id: int, page: int = 1, *,
+                        status: int = 200, split_error: PageError | None = None,
+                        split_form: dict | None = None) -> Response:
+    """The dataset page; split_error/split_form: a refused split, shown in its (open) dialog."""
     dataset = datasets.get_dataset(session, visitor.user, dataset_id)
     listed = versions.list_versions(session, visitor.user, dataset_id, page_request(page))
     newest = datasets.newest_version(session, dataset_id)
     counts = gallery.class_counts(session, visitor.user, dataset_id, newest.number) if newest else {}
     report = report_view(session, visitor.user, dataset_id, newest) if newest else None
-    return render(request, "dataset.html", visitor=visitor, dataset=dataset, versions=listed.rows,
+    return render(request, "dataset.html", visitor=visitor, status=status, dataset=dataset, versions=listed.rows,
                   pager=Pager.of(listed, page), parents=versions.parent_numbers(session, listed.rows),
                   authors=versions.author_names(session, listed.rows), newest=newest, counts=counts,
                   has_split=any(row["train"] or row["val"] or row["test"] for row in counts.values()),
-                  report=report, max_upload_bytes=state.settings.max_upload_bytes)
+                  report=report, max_upload_bytes=state.settings.max_upload_bytes, split_error=split_error,
+                  split_form=split_form or {"val": "20", "test": "10", "seed": "0"})
 
 
 @router.get("/{dataset_id}/versions/{number}/diff")

@@ -8,22 +8,64 @@
   const megabytes = (n) => (n / 1048576).toFixed(n < 10485760 ? 1 : 0) + " MB";
   const POLL_MS = 700;
 
+  // Shared by the zip import and the images dropped into a class: the upload with XMLHttpRequest (fetch reports no
+  // upload progress), then the import job polled to its end; a refusal shows the API's detail and fix.
+  // Methods, not getters: a spread copies a getter's value, not the getter. The component has messages, phase, percent, sent, size, job, busy, uploading, xhr and refuse().
+  const uploadAndFollow = {
+    uploadedText() { return `${megabytes(this.sent)} ${this.messages.of} ${megabytes(this.size)} (${this.percent} %)`; },
+    jobText() {
+      if (!this.job) return "";
+      const phase = (this.messages.phases || {})[this.job.progress_phase] || this.job.progress_phase;
+      return this.job.progress_total ? `${phase}: ${this.job.progress_done} / ${this.job.progress_total}` : phase;
+    },
+    send(url, body, contentType) {
+      this.busy = this.uploading = true;
+      this.phase = "upload"; this.sent = 0; this.percent = 0;
+      const xhr = new XMLHttpRequest();
+      this.xhr = xhr;
+      xhr.open("POST", url);
+      if (contentType) xhr.setRequestHeader("Content-Type", contentType);
+      xhr.setRequestHeader("X-CSRF-Token", csrf());
+      xhr.upload.onprogress = (event) => {
+        if (!event.lengthComputable) return;
+        this.sent = event.loaded; this.size = event.total;
+        this.percent = Math.floor((100 * event.loaded) / event.total);
+      };
+      xhr.onload = () => {
+        this.uploading = false; this.xhr = null;
+        let answer = {};
+        try { answer = JSON.parse(xhr.responseText); } catch (error) { answer = {}; }
+        if (xhr.status === 202) { this.percent = 0; this.job = answer; this.phase = "job"; this.follow(answer.id); return; }
+        this.refuse(answer.detail ? capital(answer.detail) : `HTTP ${xhr.status}`, answer.fix);
+      };
+      xhr.onerror = () => { this.xhr = null; this.refuse(this.messages.network, this.messages.network_fix); };
+      xhr.onabort = () => { this.xhr = null; this.busy = this.uploading = false; this.phase = "cancelled"; this.percent = 0; };
+      xhr.send(body);
+    },
+    async follow(jobId) {
+      const answer = await fetch(`/api/v1/jobs/${jobId}`, { headers: { Accept: "application/json" } });
+      const job = await answer.json();
+      this.job = job;
+      this.percent = job.progress_total ? Math.floor((100 * job.progress_done) / job.progress_total) : 0;
+      if (job.state === "succeeded") { this.phase = "done"; this.percent = 100; window.location.reload(); return; }
+      if (["failed", "stopped", "interrupted"].includes(job.state)) {
+        return this.refuse(capital(job.error || job.state), this.messages.failed_fix);
+      }
+      setTimeout(() => this.follow(jobId), POLL_MS);
+    },
+  };
+
   document.addEventListener("alpine:init", () => {
     // Upload a zip as the raw body of POST /api/v1/datasets/{id}/imports with XMLHttpRequest (fetch reports no
     // upload progress), then poll the import job until it ends; a refusal shows the API's detail and fix.
     window.Alpine.data("zipImport", (datasetId, maxBytes, importing) => ({
+      ...uploadAndFollow,
       messages: {}, chosen: false, busy: false, uploading: false, phase: importing ? "waiting" : "",
       percent: 0, sent: 0, size: 0, job: null, error: "", fix: "", xhr: null,
 
       init() {
         this.messages = readJson(this.$el, "data-messages");
         if (importing) this.waitForDataset();
-      },
-      get uploadedText() { return `${megabytes(this.sent)} ${this.messages.of} ${megabytes(this.size)} (${this.percent} %)`; },
-      get jobText() {
-        if (!this.job) return "";
-        const phase = (this.messages.phases || {})[this.job.progress_phase] || this.job.progress_phase;
-        return this.job.progress_total ? `${phase}: ${this.job.progress_done} / ${this.job.progress_total}` : phase;
       },
       pick() { this.chosen = this.$refs.file.files.length > 0; this.error = ""; },
       refuse(detail, fix) { this.error = detail; this.fix = fix || ""; this.busy = this.uploading = false; this.phase = ""; },
@@ -33,48 +75,44 @@
         if (!file || this.busy) return;
         this.error = this.fix = "";
         if (file.size > maxBytes) return this.refuse(this.messages.too_large, this.messages.too_large_fix);
-        this.busy = this.uploading = true;
-        this.phase = "upload"; this.size = file.size; this.sent = 0; this.percent = 0;
-        const xhr = new XMLHttpRequest();
-        this.xhr = xhr;
-        xhr.open("POST", `/api/v1/datasets/${datasetId}/imports`);
-        xhr.setRequestHeader("Content-Type", "application/zip");
-        xhr.setRequestHeader("X-CSRF-Token", csrf());
-        xhr.upload.onprogress = (event) => {
-          if (!event.lengthComputable) return;
-          this.sent = event.loaded; this.size = event.total;
-          this.percent = Math.floor((100 * event.loaded) / event.total);
-        };
-        xhr.onload = () => {
-          this.uploading = false; this.xhr = null;
-          let body = {};
-          try { body = JSON.parse(xhr.responseText); } catch (error) { body = {}; }
-          if (xhr.status === 202) { this.percent = 0; this.job = body; this.phase = "job"; this.follow(body.id); return; }
-          this.refuse(body.detail ? capital(body.detail) : `HTTP ${xhr.status}`, body.fix);
-        };
-        xhr.onerror = () => { this.xhr = null; this.refuse(this.messages.network, this.messages.network_fix); };
-        xhr.onabort = () => { this.xhr = null; this.busy = this.uploading = false; this.phase = "cancelled"; this.percent = 0; };
-        xhr.send(file);
+        this.size = file.size;
+        this.send(`/api/v1/datasets/${datasetId}/imports`, file, "application/zip");
       },
       cancel() { if (this.xhr) this.xhr.abort(); },
 
-      async follow(jobId) {
-        const answer = await fetch(`/api/v1/jobs/${jobId}`, { headers: { Accept: "application/json" } });
-        const job = await answer.json();
-        this.job = job;
-        this.percent = job.progress_total ? Math.floor((100 * job.progress_done) / job.progress_total) : 0;
-        if (job.state === "succeeded") { this.phase = "done"; this.percent = 100; window.location.reload(); return; }
-        if (["failed", "stopped", "interrupted"].includes(job.state)) {
-          return this.refuse(capital(job.error || job.state), this.messages.failed_fix);
-        }
-        setTimeout(() => this.follow(jobId), POLL_MS);
-      },
       // The page was opened while an import ran (from here or the API): reload once the dataset's status moves on.
       async waitForDataset() {
         const answer = await fetch(`/api/v1/datasets/${datasetId}`, { headers: { Accept: "application/json" } });
         const dataset = await answer.json();
         if (dataset.status === "importing") setTimeout(() => this.waitForDataset(), 2 * POLL_MS);
         else window.location.reload();
+      },
+    }));
+
+    // Images dropped (or chosen) into one class: POST /api/v1/datasets/{id}/classes/{label}/images, field 'files'.
+    window.Alpine.data("classDrop", (datasetId, maxBytes) => ({
+      ...uploadAndFollow,
+      messages: {}, label: "", over: false, busy: false, uploading: false, phase: "", percent: 0, sent: 0, size: 0,
+      job: null, error: "", fix: "", xhr: null,
+
+      init() { this.messages = readJson(this.$el, "data-messages"); },
+      get intoText() { return (this.$refs.files.dataset.into || "").replace("{label}", this.label.trim()); },
+      refuse(detail, fix) { this.error = detail; this.fix = fix || ""; this.busy = this.uploading = false; this.phase = ""; },
+      choose() { if (!this.busy) this.$refs.files.click(); },
+      picked() { this.upload(Array.from(this.$refs.files.files)); this.$refs.files.value = ""; },
+      dropped(event) { this.over = false; this.upload(Array.from(event.dataTransfer.files)); },
+      droppedOnClass(detail) { if (this.busy) return; this.label = detail.label; this.upload(Array.from(detail.files)); },
+      upload(files) {
+        if (this.busy || !files.length) return;
+        this.error = this.fix = "";
+        const label = this.label.trim();
+        if (!label) return this.refuse(this.messages.no_class, "");
+        const total = files.reduce((sum, file) => sum + file.size, 0);
+        if (total > maxBytes) return this.refuse(this.messages.too_large, this.messages.too_large_fix);
+        const form = new FormData();
+        files.forEach((file) => form.append("files", file, file.name));
+        this.size = total;
+        this.send(`/api/v1/datasets/${datasetId}/classes/${encodeURIComponent(label)}/images`, form, null);
       },
     }));
 
