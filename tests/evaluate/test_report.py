@@ -88,6 +88,12 @@ def test_files_and_json_keys(animal_report):
     assert "thumbnail_jpeg_base64" not in wrong["bird"]["shown"][0]  # thumbnails stay out of the JSON
     assert data["conclusion"]["verdict"] == "Poor"
     assert "Weakest class bird" in data["conclusion"]["text"]
+    # the same facts as data, for readers in other languages (the web UI); raw fractions, not "97.5 %"
+    findings = {f["kind"]: f["values"] for f in data["conclusion"]["findings"]}
+    assert data["conclusion"]["findings"][0]["kind"] == "accuracy"
+    assert findings["accuracy"] == {"accuracy": data["overall"]["accuracy"], "n_images": data["n_images"]}
+    weakest = findings.get("weakest_class_and_pair") or findings["weakest_class"]
+    assert weakest["name"] == "bird" and weakest["f1"] == min(row["f1"] for row in data["per_class"] if row["f1"] is not None)
     assert any("zero_division" in note for note in data["notes"])
 
 

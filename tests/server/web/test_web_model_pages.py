@@ -12,6 +12,8 @@ import re
 
 import pytest
 
+from classmill.evaluate.report import build_report
+from classmill.server.db.training import ModelVersion
 from classmill.server.services import projects
 from support.model_versions import make_model_version
 from support.server_datasets import make_dataset, user_named
@@ -106,3 +108,31 @@ def test_deploy_page_publishes_refuses_a_bad_name_and_unpublishes(owned, client)
     assert flash_of(gone).startswith("Endpoint “colours” was unpublished")
     assert "Not published yet" in _text(gone)
     assert client.get("/api/v1/endpoints").json()["total"] == 0
+
+
+def _verdict_sentences(page) -> str:
+    section = re.search(r'<section class="verdict[^>]*>.*?<p>(.*?)</p>', page.text, re.S).group(1)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", section)).split())
+
+
+def test_the_verdict_is_worded_from_the_reports_findings_in_the_pages_language(owned, client, app, settings):
+    """English reads as the library's own text; 简体中文 has none of its English sentences left."""
+    with app.state.classmill.sessions() as session:
+        folder = settings.workspace / session.get(ModelVersion, owned["a"]).folder
+    build_report([CLASSES.index(label) for label in LABELS], PROBS_A, CLASSES, folder / "report" / "val")
+    english = _verdict_sentences(client.get(f"/models/{owned['a']}"))
+    kinds = [f["kind"] for f in _report_conclusion(client, owned["a"])["findings"]]
+    assert english == " ".join(_report_conclusion(client, owned["a"])["text"].split())
+    assert {"accuracy", "weakest_class_and_pair", "few_images"} <= set(kinds)
+
+    client.cookies.set("classmill_lang", "zh_CN")
+    chinese = _verdict_sentences(client.get(f"/models/{owned['a']}"))
+    assert "准确率" in chinese and "猫" in chinese
+    for word in ("Accuracy", "images", "Weakest", "confused", "rough", "Confidences"):
+        assert word not in chinese, chinese
+
+
+def _report_conclusion(client, version_id: int) -> dict:
+    served = client.get(f"/api/v1/models/{version_id}/files/report/val/report.json")
+    assert served.status_code == 200
+    return served.json()["conclusion"]
