@@ -92,6 +92,17 @@ def test_new_task_form_says_why_a_class_cannot_be_chosen_and_shows_only_measured
     assert classes.status_code == 200 and "Cannot be chosen" in classes.text and "<html" not in classes.text
 
 
+def test_new_task_options_help_is_in_the_pages_language(world):
+    project, _ = _project(world, {"ok": 25, "ng": 20})
+    english = world.alice.get(f"/projects/{project}/tasks/new").text
+    assert re.search(r'id="opt-lr-help">Peak learning rate of the new head.</p>', english)
+    world.alice.cookies.set("classmill_lang", "zh_CN")
+    chinese = world.alice.get(f"/projects/{project}/tasks/new").text
+    assert re.search(r'id="opt-lr-help">新分类头的峰值学习率。</p>', chinese)
+    helps = re.findall(r'<p class="hint" id="opt-[a-z_]+-help">([^<]*)</p>', chinese)
+    assert len(helps) >= 30 and not [h for h in helps if re.search(r"[a-z]{4,} [a-z]{4,}", h)], helps
+
+
 def _form(version: int, **fields) -> dict:
     return {"name": "first", "dataset_version": str(version), "preset": "fast", "select_metric": "top1",
             "classes": ["ok", "ng"], **fields}

@@ -18,6 +18,7 @@ from classmill.server.services.paging import PageRequest
 from classmill.server.services.preset_times import preset_times_file, read_preset_times
 from classmill.server.web.flash import flash
 from classmill.server.web.forms import PageError, error_status, form_body, page_error
+from classmill.server.web.option_texts import OPTION_HELP
 from classmill.server.web.rendering import render
 from classmill.server.web.routes.task_forms import advanced_specs, field_text, read_options
 from classmill.server.web.routing import PageRoute
@@ -106,7 +107,7 @@ def _new_task_page(request: Request, visitor: Visitor, session, state, project_i
     next_number = tasks.list_tasks(session, visitor.user, project_id, PageRequest(limit=1, offset=0)).total + 1
     return render(request, "task_new.html", visitor=visitor, status=status, project=project, versions=choices,
                   number=number, counts=counts, checked=entered.get("classes"), min_images=tasks.MIN_IMAGES_PER_CLASS,
-                  specs=advanced_specs(specs), presets=presets,
+                  specs=advanced_specs(specs), option_help=OPTION_HELP, presets=presets,
                   preset_facts={p: {s["name"]: s["preset_defaults"][p] for s in specs if s["name"] in PRESET_FACTS}
                                 for p in presets}, preset=preset, shown=shown,
                   select_metrics=tasks.SELECT_METRICS, select_metric=entered.get("select_metric", "top1"),
