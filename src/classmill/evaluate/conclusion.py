@@ -108,7 +108,9 @@ _ENGLISH = {
         _weakest(name, f1)
         + f"; most confused pair {true_name}→{predicted_name} ({count} image{'s' if count != 1 else ''})."
     ),
-    "all_correct": lambda: "Every image was classified correctly; check that the split is not a copy of the training data.",
+    "all_correct": lambda: (
+        "Every image was classified correctly; check that the split is not a copy of the training data."
+    ),
     "absent_classes": _absent,
     "calibration": lambda direction, ece: (
         f"Confidences are {direction} (ECE {ece:.3f}): treat raw probabilities with care when choosing thresholds."

@@ -117,6 +117,15 @@ def begin_import(session: Session, user: User, dataset_id: int, params: dict) ->
     return job
 
 
+def import_server_path(session: Session, executor: Executor, roots: list[Path], admin: User, dataset_id: int,
+                       text: str) -> Job:
+    """Start importing `text` (confined to the import roots) into the dataset: the API's and the page's one way."""
+    path = confine_server_path(roots, text)
+    job = begin_import(session, admin, dataset_id, {"source": "server_path", "path": str(path)})
+    executor.submit(job.id, job.attempt, job.kind)
+    return job
+
+
 def confine_server_path(roots: list[Path], text: str) -> Path:
     """The real path of `text` if it lies under one of the configured import roots; 4xx naming it otherwise."""
     if not roots:

@@ -48,6 +48,11 @@ ERROR_TEXTS: dict[str, tuple[str, str]] = {
     "empty_upload": _UPLOAD,
     "truncated_upload": (N_("The upload ended early; nothing was stored."), N_("Send it again.")),
     "no_files": (N_("No files were sent."), N_("Choose or drop the image files, then send again.")),
+    "path_not_allowed": (N_("That path is not under one of the server's import folders."),
+                         N_("Give the full path of a dataset under one of the folders listed above.")),
+    "path_not_found": (N_("Nothing exists at that path on the server."), N_("Check the path and try again.")),
+    "no_import_roots": (N_("Importing from the server's disk is switched off."),
+                        N_("An administrator sets CLASSMILL_IMPORT_ROOTS to the folders datasets may come from.")),
     "too_many_images": (N_("Too many images were sent at once."), N_("Send fewer images at a time.")),
 }
 

@@ -35,6 +35,7 @@ MESSAGES = {
     "project_shared_read": N_("The project is shared with “%(name)s”: they can see it and its models."),
     "project_shared_write": N_("The project is shared with “%(name)s”: they can see it, train and change it."),
     "project_share_revoked": N_("“%(name)s” no longer has access to the project."),
+    "server_import_started": N_("Importing %(path)s from the server's disk. This page updates when it ends."),
     "task_created": N_("Task “%(name)s” was created and queued. Its progress shows below as it trains."),
 }
 

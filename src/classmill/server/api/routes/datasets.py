@@ -103,9 +103,8 @@ def _hand_over(state, session, job, stage) -> None:
              summary="Import a folder, zip, CSV or PaddleClas lists already on the server (admins; import roots only)")
 def import_server_path(dataset_id: DbId, body: ServerPathImport, admin: AdminUser, state: StateDep,
                        session: SessionDep) -> JobOut:
-    path = imports.confine_server_path(state.settings.import_roots, body.path)
-    job = imports.begin_import(session, admin, dataset_id, {"source": "server_path", "path": str(path)})
-    state.executor.submit(job.id, job.attempt, job.kind)
+    job = imports.import_server_path(session, state.executor, state.settings.import_roots, admin, dataset_id,
+                                     body.path)
     return JobOut.model_validate(job)
 
 

@@ -28,8 +28,10 @@ def dataset_page(request: Request, dataset_id: DbId, visitor: VisitorDep, sessio
 
 def render_dataset_page(request: Request, visitor: Visitor, session, state, dataset_id: int, page: int = 1, *,
                         status: int = 200, split_error: PageError | None = None,
-                        split_form: dict | None = None) -> Response:
-    """The dataset page; split_error/split_form: a refused split, shown in its (open) dialog."""
+                        split_form: dict | None = None, path_error: PageError | None = None,
+                        path_form: str = "") -> Response:
+    """The dataset page; split_error/split_form: a refused split, shown in its (open) dialog;
+    path_error/path_form: a refused server-path import, shown in its form."""
     dataset = datasets.get_dataset(session, visitor.user, dataset_id)
     listed = versions.list_versions(session, visitor.user, dataset_id, page_request(page))
     newest = datasets.newest_version(session, dataset_id)
@@ -40,7 +42,10 @@ def render_dataset_page(request: Request, visitor: Visitor, session, state, data
                   authors=versions.author_names(session, listed.rows), newest=newest, counts=counts,
                   has_split=any(row["train"] or row["val"] or row["test"] for row in counts.values()),
                   report=report, max_upload_bytes=state.settings.max_upload_bytes, split_error=split_error,
-                  split_form=split_form or {"val": "20", "test": "10", "seed": "0"})
+                  split_form=split_form or {"val": "20", "test": "10", "seed": "0"},
+                  # only admins may import from the server's disk, and only from these folders
+                  import_roots=state.settings.import_roots if visitor.user.is_admin else [],
+                  path_error=path_error, path_form=path_form)
 
 
 @router.get("/{dataset_id}/versions/{number}/diff")
