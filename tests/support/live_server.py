@@ -22,8 +22,10 @@ def free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, workspace: Path, database_url: str, port: int | None = None) -> None:
+    def __init__(self, workspace: Path, database_url: str, port: int | None = None,
+                 env: dict[str, str] | None = None) -> None:
         self.workspace, self.database_url = workspace, database_url
+        self.extra_env = env or {}  # more CLASSMILL_* settings, e.g. CLASSMILL_IMPORT_ROOTS
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
@@ -32,7 +34,7 @@ class LiveServer:
     def start(self, seconds: float = 60) -> "LiveServer":
         env = {k: v for k, v in os.environ.items() if not k.startswith("CLASSMILL_")}
         env.update(CLASSMILL_DATABASE_URL=self.database_url, CLASSMILL_ARGON2_TIME_COST="1",
-                   CLASSMILL_ARGON2_MEMORY_KIB="64", PYTHONPATH=os.pathsep.join(sys.path))
+                   CLASSMILL_ARGON2_MEMORY_KIB="64", PYTHONPATH=os.pathsep.join(sys.path), **self.extra_env)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "classmill", "server", "--port", str(self.port), "--workspace", str(self.workspace)],
             stdout=open(self.log, "ab"), stderr=subprocess.STDOUT, env=env)
