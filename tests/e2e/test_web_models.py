@@ -226,6 +226,9 @@ def test_model_pages_report_thresholds_tests_downloads_deploy_compare(live_platf
     page.get_by_role("button", name="简体中文").click()
     expect(page.get_by_role("heading", name="模型版本 1")).to_be_visible()
     expect(page.get_by_label("汽车 的阈值")).to_be_visible()
+    verdict = page.locator("section.verdict p")
+    expect(verdict).to_contain_text("准确率")  # the report's findings worded in Chinese, not its English text
+    expect(verdict).not_to_contain_text("Accuracy")
     screenshots.take(page, "zh-report")
     page.goto(f"/models/{model_id}/test")
     expect(page.get_by_role("heading", name="批量测试")).to_be_visible()

@@ -118,6 +118,10 @@ def test_a_fast_task_from_the_form_to_its_model_version_with_live_curves(live_pl
     expect(page.get_by_role("heading", name="新建任务", exact=True)).to_be_visible()
     expect(page.get_by_label("坏 ng")).to_be_checked()
     screenshots.take(page, "zh-new-task")
+    page.locator("details.advanced summary").click()  # the options' help, worded per option name
+    expect(page.locator("#opt-lr-help")).to_have_text("新分类头的峰值学习率。")
+    page.locator("#opt-model").scroll_into_view_if_needed()
+    screenshots.take(page, "zh-new-task-options")
     page.goto(f"/projects/{project}")
     page.get_by_role("link", name="#1 first try").click()
     expect(page.locator("[data-state-badge=succeeded]")).to_have_text("完成")

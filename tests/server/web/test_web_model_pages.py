@@ -127,7 +127,7 @@ def test_the_verdict_is_worded_from_the_reports_findings_in_the_pages_language(o
 
     client.cookies.set("classmill_lang", "zh_CN")
     chinese = _verdict_sentences(client.get(f"/models/{owned['a']}"))
-    assert "准确率" in chinese and "猫" in chinese
+    assert "准确率" in chinese and "猫" in chinese and "。 " not in chinese
     for word in ("Accuracy", "images", "Weakest", "confused", "rough", "Confidences"):
         assert word not in chinese, chinese
 
