@@ -58,6 +58,8 @@ def test_concurrency_two_runs_both_and_stopping_one_leaves_the_other(runner):
     assert runner.view(executor, second).queue_position is None
     runner.wait_state(executor, first, "running")
     runner.wait_state(executor, second, "running")
+    # "running" is recorded when the attempt is claimed: wait for a step, so the stop lands mid-work
+    assert wait_for(lambda: runner.view(executor, first).job.progress_done > 0, 30)
     with runner.sessions() as session:
         assert jobs.stop_job(session, executor, runner.user, first).job.state == "running"  # asked, not yet ended
     runner.wait_state(executor, first, "stopped")
