@@ -60,6 +60,33 @@ def test_dataset_page_shows_counts_versions_and_the_report_with_thumbnails(app, 
     assert csrf
 
 
+def test_the_report_in_chinese_words_rules_fixes_and_summary_keeping_the_library_messages(app, client):
+    set_up_in_browser(client)
+    report = {**REPORT, "usable_images": 5, "files_checked": 6, "ignored_files": 1, "seconds": 0.5,
+              "warnings": [*REPORT["warnings"], {"rule": "too_few_images", "severity": "warning",
+                                                 "message": "class 好 has 3 images", "fix": "Add more images to 好."}]}
+    dataset_id, _ = _dataset(app, report=report)
+    client.cookies.set("classmill_lang", "zh_CN")
+    text = _text(client.get(f"/datasets/{dataset_id}").text)
+    # the rule as a title, its code beside it (the gallery's filter uses it), the fix in Chinese
+    assert "图片文件不完整 truncated" in text and "扩展名与内容不符 extension_mismatch" in text
+    assert "修正方法： 文件被截断（下载或复制未完成）：请从原件重新复制。" in text
+    assert "Copy it again from the original." not in text and "Rename it to .jpeg." not in text
+    # the library's own message per file stays: it names the file and what was measured
+    assert "ng/cut.jpg the JPEG data ends early" in text and "named .png but JPEG" in text
+    # one rule's per-class fixes read the same in Chinese: one group, with both classes' messages
+    assert text.count("类别的图片太少") == 1
+    assert "class ng has 2 images" in text and "class 好 has 3 images" in text
+    assert "1 个错误，3 个警告：2 个类别共 5 张可用图片（检查了 6 个文件，忽略了 1 个系统或隐藏文件，用时 0.50 秒）" in text
+    gallery = _text(client.get(f"/datasets/{dataset_id}/versions/1/gallery").text)
+    assert "扩展名与内容不符 (extension_mismatch)" in gallery
+    client.cookies.set("classmill_lang", "en")
+    english = _text(client.get(f"/datasets/{dataset_id}").text)
+    assert "Image file cut off truncated" in english and "Fix: Copy it again from the original." in english
+    assert REPORT["summary"] in english  # the library's own summary line
+    assert english.count("Too few images in a class") == 2  # two fixes naming their class: two groups
+
+
 def test_dataset_page_is_private_and_empty_until_import(app, client, new_client):
     csrf = set_up_in_browser(client)
     client.post("/datasets", data={"name": "empty one", "csrf_token": csrf})

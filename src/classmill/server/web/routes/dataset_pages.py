@@ -11,7 +11,8 @@ from classmill.server.api.deps import SessionDep, StateDep
 from classmill.server.api.numbers import DbId
 from classmill.server.services import datasets, gallery, versions
 from classmill.server.web.check_report import report_view
-from classmill.server.web.rendering import render
+from classmill.server.web.i18n import translations
+from classmill.server.web.rendering import render, request_locale
 from classmill.server.web.routes.listing import PageNumber, Pager, page_request
 from classmill.server.web.routing import PageRoute
 from classmill.server.web.forms import PageError
@@ -36,7 +37,8 @@ def render_dataset_page(request: Request, visitor: Visitor, session, state, data
     listed = versions.list_versions(session, visitor.user, dataset_id, page_request(page))
     newest = datasets.newest_version(session, dataset_id)
     counts = gallery.class_counts(session, visitor.user, dataset_id, newest.number) if newest else {}
-    report = report_view(session, visitor.user, dataset_id, newest) if newest else None
+    gettext = translations(request_locale(request)).gettext
+    report = report_view(session, visitor.user, dataset_id, newest, gettext) if newest else None
     return render(request, "dataset.html", visitor=visitor, status=status, dataset=dataset, versions=listed.rows,
                   pager=Pager.of(listed, page), parents=versions.parent_numbers(session, listed.rows),
                   authors=versions.author_names(session, listed.rows), newest=newest, counts=counts,
