@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from sqlalchemy import select
@@ -85,6 +86,21 @@ def test_the_report_in_chinese_words_rules_fixes_and_summary_keeping_the_library
     assert "Image file cut off truncated" in english and "Fix: Copy it again from the original." in english
     assert REPORT["summary"] in english  # the library's own summary line
     assert english.count("Too few images in a class") == 2  # two fixes naming their class: two groups
+
+
+def test_the_upload_cards_carry_the_refusals_in_chinese_for_their_script(app, client):
+    """The zip import and the class drop show the API's refusals from JavaScript: the page hands it the table."""
+    set_up_in_browser(client)
+    dataset_id, _ = _dataset(app)
+    client.cookies.set("classmill_lang", "zh_CN")
+    cards = [json.loads(found) for found in re.findall(r"data-messages='([^']*)'", client.get(f"/datasets/{dataset_id}").text)]
+    assert len(cards) == 2
+    for card in cards:
+        assert card["errors"]["not_a_zip"] == ["上传被拒绝。", "请发送图片的 .zip 压缩包或图片文件本身，然后重试。"]
+        assert card["errors"]["no_class_folders"][0].startswith("该 zip 中没有类别文件夹")
+    client.cookies.set("classmill_lang", "en")
+    english = re.findall(r"data-messages='([^']*)'", client.get(f"/datasets/{dataset_id}").text)
+    assert [json.loads(found)["errors"] for found in english] == [{}, {}]  # English: the API's own words
 
 
 def test_dataset_page_is_private_and_empty_until_import(app, client, new_client):

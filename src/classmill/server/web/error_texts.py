@@ -54,6 +54,14 @@ ERROR_TEXTS: dict[str, tuple[str, str]] = {
     "no_import_roots": (N_("Importing from the server's disk is switched off."),
                         N_("An administrator sets CLASSMILL_IMPORT_ROOTS to the folders datasets may come from.")),
     "too_many_images": (N_("Too many images were sent at once."), N_("Send fewer images at a time.")),
+    "bad_archive": (N_("The zip cannot be unpacked: it is damaged, or over the size or entry limits."),
+                    N_("Re-create the zip from the image folder (for example images/<class>/*.jpg) with a standard "
+                       "zip tool.")),
+    "no_class_folders": (N_("The zip holds no class folders: no image is inside a folder named after its class."),
+                         N_("Zip the dataset folder so the images sit in images/<class>/*.jpg, or add a CSV or "
+                            "PaddleClas lists.")),
+    "import_running": (N_("An import into this dataset is already under way."),
+                       N_("Wait for it to finish, then import again.")),
 }
 
 
@@ -66,3 +74,10 @@ def translated_error(error, gettext: Callable[[str], str]):
     if detail == texts[0]:  # English pages (or an untranslated text): the service's own, more specific words
         return error
     return replace(error, detail=detail, fix=fix, original=error.detail)
+
+
+def translated_error_texts(gettext: Callable[[str], str]) -> dict[str, tuple[str, str]]:
+    """Each code's translated what-happened and what-to-do, for the page scripts that meet the API's refusals
+    (the zip import); empty on English pages, where the API's own words are shown."""
+    return {code: (gettext(detail), gettext(fix)) for code, (detail, fix) in ERROR_TEXTS.items()
+            if gettext(detail) != detail}

@@ -11,7 +11,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from classmill import __version__
 from classmill.server.web.check_rule_texts import rule_title
-from classmill.server.web.error_texts import translated_error
+from classmill.server.web.error_texts import translated_error, translated_error_texts
 from classmill.server.web.flash import clear_flash, take_flash
 from classmill.server.web.i18n import (LANGUAGE_COOKIE, LOCALES, choose_locale, format_number, format_when,
                                        html_lang, iso_when, translations)
@@ -42,6 +42,7 @@ def environment(locale: str) -> Environment:
     env.globals.update(static_url=static_url, languages=LOCALES, locale=locale, html_lang=html_lang(locale),
                        csrf_field_name=CSRF_FIELD, version=__version__)
     env.globals["translated_error"] = partial(translated_error, gettext=translations(locale).gettext)
+    env.globals["error_texts"] = translated_error_texts(translations(locale).gettext)  # for page scripts
     env.filters.update(number=partial(format_number, locale=locale), when=format_when, iso=iso_when,
                        rule_title=partial(rule_title, gettext=translations(locale).gettext))
     return env

@@ -36,6 +36,10 @@
         let answer = {};
         try { answer = JSON.parse(xhr.responseText); } catch (error) { answer = {}; }
         if (xhr.status === 202) { this.percent = 0; this.job = answer; this.phase = "job"; this.follow(answer.id); return; }
+        // a refusal whose code the page has in its language (web/error_texts.py): that, with the API's own words
+        // beneath, since they name the value refused; otherwise the API's words
+        const known = (this.messages.errors || {})[answer.code];
+        if (known) return this.refuse(known[0], known[1], capital(answer.detail || ""));
         this.refuse(answer.detail ? capital(answer.detail) : `HTTP ${xhr.status}`, answer.fix);
       };
       xhr.onerror = () => { this.xhr = null; this.refuse(this.messages.network, this.messages.network_fix); };
@@ -61,19 +65,22 @@
     window.Alpine.data("zipImport", (datasetId, maxBytes, importing) => ({
       ...uploadAndFollow,
       messages: {}, chosen: false, busy: false, uploading: false, phase: importing ? "waiting" : "",
-      percent: 0, sent: 0, size: 0, job: null, error: "", fix: "", xhr: null,
+      percent: 0, sent: 0, size: 0, job: null, error: "", fix: "", original: "", xhr: null,
 
       init() {
         this.messages = readJson(this.$el, "data-messages");
         if (importing) this.waitForDataset();
       },
       pick() { this.chosen = this.$refs.file.files.length > 0; this.error = ""; },
-      refuse(detail, fix) { this.error = detail; this.fix = fix || ""; this.busy = this.uploading = false; this.phase = ""; },
+      refuse(detail, fix, original) {
+        this.error = detail; this.fix = fix || ""; this.original = original || "";
+        this.busy = this.uploading = false; this.phase = "";
+      },
 
       start() {
         const file = this.$refs.file.files[0];
         if (!file || this.busy) return;
-        this.error = this.fix = "";
+        this.error = this.fix = this.original = "";
         if (file.size > maxBytes) return this.refuse(this.messages.too_large, this.messages.too_large_fix);
         this.size = file.size;
         this.send(`/api/v1/datasets/${datasetId}/imports`, file, "application/zip");
@@ -93,18 +100,21 @@
     window.Alpine.data("classDrop", (datasetId, maxBytes) => ({
       ...uploadAndFollow,
       messages: {}, label: "", over: false, busy: false, uploading: false, phase: "", percent: 0, sent: 0, size: 0,
-      job: null, error: "", fix: "", xhr: null,
+      job: null, error: "", fix: "", original: "", xhr: null,
 
       init() { this.messages = readJson(this.$el, "data-messages"); },
       get intoText() { return (this.$refs.files.dataset.into || "").replace("{label}", this.label.trim()); },
-      refuse(detail, fix) { this.error = detail; this.fix = fix || ""; this.busy = this.uploading = false; this.phase = ""; },
+      refuse(detail, fix, original) {
+        this.error = detail; this.fix = fix || ""; this.original = original || "";
+        this.busy = this.uploading = false; this.phase = "";
+      },
       choose() { if (!this.busy) this.$refs.files.click(); },
       picked() { this.upload(Array.from(this.$refs.files.files)); this.$refs.files.value = ""; },
       dropped(event) { this.over = false; this.upload(Array.from(event.dataTransfer.files)); },
       droppedOnClass(detail) { if (this.busy) return; this.label = detail.label; this.upload(Array.from(detail.files)); },
       upload(files) {
         if (this.busy || !files.length) return;
-        this.error = this.fix = "";
+        this.error = this.fix = this.original = "";
         const label = this.label.trim();
         if (!label) return this.refuse(this.messages.no_class, "");
         const total = files.reduce((sum, file) => sum + file.size, 0);
