@@ -154,6 +154,27 @@ def test_import_report_gallery_lightbox_and_relabel(browser_page, screenshots, t
     expect(page.get_by_text(f"共 {3 * PER_CLASS} 张")).to_be_visible()
     screenshots.take(page, "zh-gallery")
 
-    # the one refusal above (the not-a-zip upload, answered 400 by the API) is chromium's only complaint
-    assert watch.console_errors == ["Failed to load resource: the server responded with a status of 400 (Bad Request)"]
+    # 简体中文: the check report's rule as a title (its code beside it) and its fix; the library's message per file
+    page.go_back()
+    report = page.locator("li.problem").filter(has_text="truncated")
+    expect(report.locator(".problem-title")).to_have_text("图片文件不完整")
+    expect(report.locator(".problem-fix")).to_have_text("修正方法： 文件被截断（下载或复制未完成）：请从原件重新复制。")
+    expect(report).to_contain_text(f"7/{PHONE_ORIGINALS[0]}")
+    expect(report).to_contain_text("the JPEG data ends early")
+    expect(page.locator(".report-verdict + p")).to_contain_text("个错误")  # the summary line, worded in Chinese
+    report.scroll_into_view_if_needed()
+    screenshots.take(page, "zh-check-report")
+
+    # 简体中文: a refused upload in the page's language, the API's own words beneath
+    page.get_by_label("Zip 文件").set_input_files(str(not_a_zip))
+    page.get_by_role("button", name="上传并导入").click()
+    refusal = page.get_by_role("alert").filter(has_text="导入未完成")
+    expect(refusal.locator(".error-detail")).to_have_text("上传被拒绝。")
+    expect(refusal.locator(".error-fix")).to_contain_text("请发送图片的 .zip 压缩包或图片文件本身，然后重试。")
+    expect(refusal.locator(".error-original")).to_contain_text("zip")
+    screenshots.take(page, "zh-rejected-file")
+
+    # the two refusals of the not-a-zip upload (answered 400 by the API) are chromium's only complaints
+    bad_request = "Failed to load resource: the server responded with a status of 400 (Bad Request)"
+    assert watch.console_errors == [bad_request, bad_request]
     assert watch.foreign_requests == [] and watch.requests > 20
