@@ -138,6 +138,11 @@ def test_a_task_made_on_the_form_trains_and_its_page_links_the_model_version(wor
     page = world.alice.get(f"/tasks/{task_id}")
     assert page.status_code == 200 and f'data-job-id="{task["job"]["id"]}"' in page.text
     assert "Task “first” was created and queued." in _text(page)
+    # the buttons' refusals come from the API by script: the page hands it their words in its language
+    world.alice.cookies.set("classmill_lang", "zh_CN")
+    errors = json.loads(html.unescape(re.search(r"data-errors='([^']*)'", world.alice.get(f"/tasks/{task_id}").text)[1]))
+    assert errors["job_not_active"] == ["它没有在运行，所以无法暂停或停止。", "如果它已暂停、停止或中断，请先继续运行它。"]
+    world.alice.cookies.set("classmill_lang", "en")
 
     assert wait_for(lambda: world.alice.get(f"/api/v1/tasks/{task_id}").json()["job"]["state"] in SETTLED, 180)
     done = world.alice.get(f"/api/v1/tasks/{task_id}").json()

@@ -62,6 +62,12 @@ ERROR_TEXTS: dict[str, tuple[str, str]] = {
                             "PaddleClas lists.")),
     "import_running": (N_("An import into this dataset is already under way."),
                        N_("Wait for it to finish, then import again.")),
+    "job_not_active": (N_("It is not running, so there is nothing to pause or stop."),
+                       N_("Resume it first if it is paused, stopped or interrupted.")),
+    "job_not_resumable": (N_("Only a paused, stopped, interrupted or failed task can be resumed."),
+                          N_("Wait for it to end, or start a new task.")),
+    "task_not_finished": (N_("Only a finished task can be extended."),
+                          N_("Resume it, or wait for it to finish, first.")),
 }
 
 
@@ -78,6 +84,6 @@ def translated_error(error, gettext: Callable[[str], str]):
 
 def translated_error_texts(gettext: Callable[[str], str]) -> dict[str, tuple[str, str]]:
     """Each code's translated what-happened and what-to-do, for the page scripts that meet the API's refusals
-    (the zip import); empty on English pages, where the API's own words are shown."""
+    (the zip import, the task's buttons); empty on English pages, where the API's own words are shown."""
     return {code: (gettext(detail), gettext(fix)) for code, (detail, fix) in ERROR_TEXTS.items()
             if gettext(detail) != detail}

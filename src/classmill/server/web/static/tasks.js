@@ -149,7 +149,7 @@ class CurveChart {
 
 document.addEventListener("alpine:init", () => {
   window.Alpine.data("taskLive", () => ({
-    state: "", phase: "", error: "", queuePosition: null, busy: false, actionError: "",
+    state: "", phase: "", error: "", queuePosition: null, busy: false, actionError: "", actionOriginal: "",
     summary: null, fraction: 0, log: "", hasPoints: false, newVersions: [], knownVersions: [],
     lastLine: 0, source: null, charts: null,
 
@@ -293,7 +293,7 @@ document.addEventListener("alpine:init", () => {
 
     async control(action, body) {
       this.busy = true;
-      this.actionError = "";
+      this.actionError = this.actionOriginal = "";
       try {
         const answer = await fetch(`/api/v1/tasks/${this.$root.dataset.taskId}/${action}`, {
           method: "POST", credentials: "same-origin",
@@ -302,7 +302,11 @@ document.addEventListener("alpine:init", () => {
         });
         const data = await answer.json();
         if (!answer.ok) {
-          this.actionError = `${this.$root.dataset.textActionFailed} ${data.detail || ""} ${data.fix || ""}`.trim();
+          // a refusal whose code the page has in its language (web/error_texts.py), the API's words beneath
+          const known = JSON.parse(this.$root.dataset.errors || "{}")[data.code];
+          const [detail, fix] = known || [data.detail || "", data.fix || ""];
+          this.actionError = `${this.$root.dataset.textActionFailed} ${detail} ${fix}`.trim();
+          if (known) this.actionOriginal = data.detail || "";
           return;
         }
         this.onJob(data.job);
