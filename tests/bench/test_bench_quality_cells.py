@@ -147,3 +147,18 @@ def test_render_of_no_cells_says_what_is_missing():
                            "cells_from_other_machines": [], "cell_revisions": {}, "sets": {},
                            "missing": {"casting": ["classmill-fast-r0"]}, "problems": []}, plan)
     assert "casting: 1 cell(s) of the plan not measured yet (classmill-fast-r0)" in text
+
+
+def test_the_equal_size_reference_takes_the_default_presets_resolved_size(tmp_path):
+    plan = full_plan()
+    out, dataset = tmp_path / "quality", tmp_path / "casting"
+    # No balanced cell for this repeat (--peers reference-equal alone): what the preset resolves to now.
+    size, resize, source = quality._reference_size(plan, out, "casting", "reference-equal", 0, dataset)
+    assert (size, resize) == (resolve_config("balanced", data="-").image_size,
+                              round(resolve_config("balanced", data="-").image_size * 256 / 224))
+    assert source.startswith("resolve_config('balanced')")
+    cell = _cell("classmill-balanced", 0, 0.99, 50)
+    cell["config"]["image_size"] = 192  # the size the cell actually trained at wins
+    quality._write_json(cell_path(out, "casting", "classmill-balanced", 0), cell)
+    assert quality._reference_size(plan, out, "casting", "reference-equal", 0, dataset)[:2] == (192, 219)
+    assert quality._reference_size(plan, out, "casting", "reference", 0, dataset)[:2] == (224, 256)
