@@ -212,7 +212,8 @@ document.addEventListener("alpine:init", () => {
     get bestText() {
       const s = this.summary;
       if (!s || s.best_metric === null || s.best_metric === undefined) return "—";
-      return `${percent(s.best_metric)} (${s.select_metric || ""}, ${this.$root.dataset.labelEpoch} ${s.best_epoch})`;
+      // the metric is named, in the page's language, in the tile's title: the value stays one short line
+      return `${percent(s.best_metric)} · ${this.$root.dataset.labelEpoch} ${s.best_epoch}`;
     },
 
     follow() {
