@@ -125,6 +125,10 @@ def test_a_fast_task_from_the_form_to_its_model_version_with_live_curves(live_pl
     page.goto(f"/projects/{project}")
     page.get_by_role("link", name="#1 first try").click()
     expect(page.locator("[data-state-badge=succeeded]")).to_have_text("完成")
+    # a finished task's page replays its run: the tiles and both curves fill in, as on the live page
+    expect(page.locator(".stat-grid dd").first).to_have_text("1 / 1")
+    expect(page.locator('[data-chart="loss"]')).not_to_have_attribute("data-points", re.compile(r"^[01]$"))
+    expect(page.locator(".stat-grid dd").last).to_contain_text("%")
     screenshots.take(page, "zh-task")
 
     assert watch.console_errors == []
