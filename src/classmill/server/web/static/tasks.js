@@ -117,10 +117,13 @@ class CurveChart {
     this.plot = new window.uPlot({
       width: Math.max(280, element.clientWidth), height: 220,
       scales: { x: { time: false } },
-      axes: [{ label: series.xLabel }, {}],
-      series: [{ label: series.xLabel }, ...series.map((s) => ({
+      // accuracy reads in % as everywhere else on the pages (its values are fractions)
+      axes: [{ label: series.xLabel }, series.percent ? { values: (u, splits) => splits.map((v) => `${+(100 * v).toFixed(1)} %`) } : {}],
+      // the x readout like the others: "—" until the pointer is over the chart (uPlot's own is "--")
+      series: [{ label: series.xLabel, value: (u, v) => (v === null || v === undefined ? "—" : v.toFixed(2)) },
+               ...series.map((s) => ({
         label: s.label, stroke: s.colour, width: 2, spanGaps: true, points: { show: true, size: 5 },
-        value: (u, v) => (v === null || v === undefined ? "—" : v.toFixed(4)) }))],
+        value: (u, v) => (v === null || v === undefined ? "—" : series.percent ? percent(v) : v.toFixed(4)) }))],
       legend: { show: true },
     }, [[], ...series.map(() => [])], element);
     new ResizeObserver(() => this.plot.setSize({ width: Math.max(280, element.clientWidth), height: 220 }))
@@ -174,6 +177,7 @@ document.addEventListener("alpine:init", () => {
       const accuracy = [{ key: "val_acc", label: data.labelValAcc, colour: "#15803d" },
                         { key: "train_acc", label: data.labelTrainAcc, colour: "#7c3aed" }];
       accuracy.xLabel = data.labelEpoch;
+      accuracy.percent = true;
       return { loss: new CurveChart(box("loss"), loss), accuracy: new CurveChart(box("accuracy"), accuracy) };
     },
 
