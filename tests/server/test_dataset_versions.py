@@ -232,7 +232,8 @@ def test_restore_undoes_edits_and_refuses_one_that_changes_nothing(world):
     redone = world.alice.post(f"{url}/4/restore", json={"from_version": 3}).json()
     assert redone["classes"] == ["cat", "dog", "kitten"] and redone["image_count"] == 5
 
-    body = assert_problem(world.alice.post(f"{url}/5/restore", json={"from_version": 3}), 422, "empty_edit")
+    body = assert_problem(world.alice.post(f"{url}/5/restore", json={"from_version": 3}), 422,
+                          "nothing_to_restore")
     assert "version 5 already has the images" in body["detail"]
     assert_problem(world.alice.post(f"{url}/5/restore", json={"from_version": 9}), 404, "version_not_found")
     assert_problem(world.alice.post(f"{url}/5/restore", json={}), 422)

@@ -297,7 +297,7 @@ def restore_version(session: Session, user: User, dataset_id: int, number: int, 
         if placed == {h: (r.label, r.split) for h, r in source_rows.items()} and base.classes == source.classes:
             raise Invalid(f"version {base.number} already has the images, labels, splits and classes of version "
                           f"{from_number}.", "Restore a version that differs from it, or leave it as it is.",
-                          code="empty_edit")
+                          code="nothing_to_restore")
         return Change(dict(source_rows), list(source.classes), f"restored version {from_number}",
                       source.split_settings, report_of=source)
     return _commit_change(session, user, dataset_id, number, make)
