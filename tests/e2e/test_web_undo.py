@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 
 from support.browser import Screenshots, needs_chromium
-from support.server_imports import class_zip, wait_for_job
+from support.server_imports import wait_for_job
+from support.sign_digits import sign_digits_zip
 
 pytestmark = needs_chromium
 
@@ -27,9 +28,9 @@ def test_undo_a_relabel_in_the_gallery_and_restore_a_version_from_the_list(brows
     page, watch = browser_page
     screenshots = Screenshots(tmp_path / "screenshots", prefix="undo")
     api = live_platform.admin_client()
-    dataset = api.post("/api/v1/datasets", json={"name": "零件 parts"}).json()
+    dataset = api.post("/api/v1/datasets", json={"name": "手语 signs"}).json()
     started = api.post(f"/api/v1/datasets/{dataset['id']}/imports", headers={"Content-Type": "application/zip"},
-                       content=class_zip(tmp_path, {"good": 5, "scratch": 5}).read_bytes())
+                       content=sign_digits_zip(tmp_path / "signs.zip", 5, ("0", "1")).read_bytes())
     assert started.status_code == 202, started.text
     assert wait_for_job(api.get, started.json()["id"])["state"] == "succeeded"
     versions = f"/api/v1/datasets/{dataset['id']}/versions"
@@ -40,19 +41,19 @@ def test_undo_a_relabel_in_the_gallery_and_restore_a_version_from_the_list(brows
     page.get_by_role("button", name="Log in").click()
     page.goto(f"/datasets/{dataset['id']}/versions/1/gallery")
     original = _page_labels(page)
-    assert sorted(original.values()) == ["good"] * 5 + ["scratch"] * 5
+    assert sorted(original.values()) == ["0"] * 5 + ["1"] * 5
 
-    # relabel the first two (good) images to scratch: version 2, whose flash offers Undo
+    # relabel the first two images (of class 0) to 1: version 2, whose flash offers Undo
     tiles = page.locator("li.tile")
     tiles.nth(0).get_by_role("checkbox").check()
     tiles.nth(1).get_by_role("checkbox").check()
     page.get_by_label("Action").select_option("relabel")
-    page.locator("#edit-label").select_option("scratch")
+    page.locator("#edit-label").select_option("1")
     page.get_by_role("button", name="Apply…").click()
     page.get_by_role("button", name="Yes, make the new version").click()
     expect(page).to_have_url(re.compile(r"/versions/2/gallery$"))
     flash = page.get_by_role("status")
-    expect(flash).to_contain_text("Version 2 was made from version 1: relabelled 2 image(s) to 'scratch'.")
+    expect(flash).to_contain_text("Version 2 was made from version 1: relabelled 2 image(s) to '1'.")
     relabelled = _page_labels(page)
     assert sum(relabelled[name] != original[name] for name in original) == 2
     screenshots.take(page, "relabelled-with-undo")
@@ -65,11 +66,11 @@ def test_undo_a_relabel_in_the_gallery_and_restore_a_version_from_the_list(brows
     assert _page_labels(page) == original
     assert api.get(f"{versions}/3/diff", params={"from": 1}).json()["counts"] == NO_CHANGE
     v3 = api.get(f"{versions}/3").json()
-    assert v3["summary"] == "restored version 1" and v3["classes"] == ["good", "scratch"]
+    assert v3["summary"] == "restored version 1" and v3["classes"] == ["0", "1"]
     screenshots.take(page, "undone")
 
     # the versions list: restoring version 2 asks first, then makes version 4 (with an Undo of its own)
-    page.get_by_role("navigation", name="Breadcrumb").get_by_role("link", name="零件 parts").click()
+    page.get_by_role("navigation", name="Breadcrumb").get_by_role("link", name="手语 signs").click()
     table = page.locator("table.versions")
     expect(table.get_by_role("button", name="Restore this version")).to_have_count(2)  # v2 and v1, not the newest
     row = table.get_by_role("row").filter(has=page.get_by_text("v2", exact=True))
