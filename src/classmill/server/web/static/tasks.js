@@ -153,7 +153,7 @@ class CurveChart {
 document.addEventListener("alpine:init", () => {
   window.Alpine.data("taskLive", () => ({
     state: "", phase: "", error: "", queuePosition: null, busy: false, actionError: "", actionOriginal: "",
-    summary: null, fraction: 0, log: "", hasPoints: false, newVersions: [], knownVersions: [],
+    summary: null, fraction: 0, log: "", hasPoints: false, hasAccuracy: false, newVersions: [], knownVersions: [],
     lastLine: 0, source: null, charts: null,
 
     init() {
@@ -205,8 +205,9 @@ document.addEventListener("alpine:init", () => {
       return s && s.epochs !== null ? `${s.epoch} / ${s.epochs}` : "—";
     },
     get stepText() {
-      const s = this.summary;
-      return this.active && s && s.steps_per_epoch ? `${s.step} / ${s.steps_per_epoch}` : "—";
+      // A pause or stop records the step it checkpointed at: where Resume continues from.
+      const s = this.summary, shown = ["running", "paused", "stopped"].includes(this.state);
+      return shown && s && s.steps_per_epoch ? `${s.step} / ${s.steps_per_epoch}` : "—";
     },
     get speedText() {
       const s = this.summary;
@@ -278,6 +279,7 @@ document.addEventListener("alpine:init", () => {
       this.charts.loss.draw();
       this.charts.accuracy.draw();
       this.hasPoints = true;
+      this.hasAccuracy = this.charts.accuracy.points.size > 0;
       if (typeof event.time === "number") {
         requestAnimationFrame(() => window.classmillCurveDelays.push(Date.now() / 1000 - event.time));
       }
