@@ -1,4 +1,5 @@
-"""The exported FP32 bundle answers what the PyTorch model answered during training's validation."""
+"""The exported FP32 bundle answers what the PyTorch model answered during training's validation,
+calibrated with the same temperature on both sides."""
 
 import numpy as np
 
@@ -8,6 +9,7 @@ def test_bundle_fp32_matches_pytorch_validation_on_the_runs_images(tiny_run, tmp
 
     from classmill.export import export_run
     from classmill.infer import Predictor
+    from classmill.infer.calibration import softmax
     from classmill.train import RunDirectory, load_trained_model
     from classmill.train.pipeline import decode_for_eval, normalize_batch
     from classmill.train.prepare import load_prepared
@@ -22,9 +24,10 @@ def test_bundle_fp32_matches_pytorch_validation_on_the_runs_images(tiny_run, tmp
     # Exactly how the trainer's validation feeds the model: decode_for_eval + normalize_batch.
     with torch.no_grad():
         batch = normalize_batch(torch.stack([decode_for_eval(r, trained.spec) for r in records]), trained.spec)
-        torch_probs = torch.softmax(trained.model(batch).float(), dim=1).numpy()
+        torch_probs = softmax(trained.model(batch).float().numpy(), trained.temperature)
     predictor = Predictor.load(info.path)
     assert predictor.labels == trained.classes and predictor.spec == trained.spec
+    assert trained.temperature != 1.0 and predictor.temperature == trained.temperature
     onnx_probs = np.stack([p.probs for p in predictor.predict([r.path for r in records])])
 
     torch_top1 = torch_probs.argmax(1)
