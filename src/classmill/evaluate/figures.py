@@ -146,7 +146,7 @@ def reliability_figure(calibration: Calibration, temperature: TemperatureScaling
     if temperature is not None:
         before = [b for b in temperature.before.bins if b.count]
         top.plot([b.mean_confidence for b in before], [b.accuracy for b in before], "o", color="#7f7f7f", ms=4,
-                 label="before calibration (bin mean confidence)")
+                 label="before calibration (per bin)")
         title = (f"Calibrated (T = {temperature.temperature:.3g}): ECE {calibration.ece:.3f}, "
                  f"uncalibrated {temperature.before.ece:.3f}")
     top.set_ylabel("accuracy")
