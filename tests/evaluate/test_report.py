@@ -205,7 +205,13 @@ def test_a_calibrated_report_shows_the_ece_before_and_after(tmp_path, overlap, s
     html = report.html_path.read_text(encoding="utf-8")
     assert "calibration-before-after" in html and says in html
     assert f"{fit.ece_before:.3f}" in html and f"softmax(logits / {fit.temperature:.3g})" in html
-    assert any(note.startswith("Probabilities are calibrated") for note in report.notes)
+    from classmill.evaluate.report import calibration_note
+
+    note = calibration_note(report.temperature, report.calibration, 60)  # what `classmill evaluate` prints
+    assert note.startswith(f"Probabilities are calibrated: softmax(logits / T) with T = {fit.temperature:.3g}")
+    assert f"ECE {fit.ece_before:.3f} before, {fit.ece_after:.3f} after" in note
+    assert {60: "All images here are ones it was fitted on", 0: "None of these images were used",
+            None: "is not known"}[overlap] in note
 
 
 def test_an_uncalibrated_report_says_nothing_about_a_temperature(tmp_path, animals):

@@ -236,8 +236,7 @@ def build_report(
         misclassified=misclassified,
         provenance=_strict(dict(provenance or {})),
         conclusion=write_conclusion(overall, per_class, confusion, calibration),
-        notes=_notes(overall, per_class, positive_note, wants_point and positive_index is not None)
-        + ([calibration_note(temperature, calibration, overall.n_images)] if temperature else []),
+        notes=_notes(overall, per_class, positive_note, wants_point and positive_index is not None),
         generated_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         temperature=temperature,
         timings=timings,
@@ -291,7 +290,9 @@ def _notes(
 
 
 def calibration_note(temperature: TemperatureScaling, after: Calibration, n_images: int) -> str:
-    """What the probabilities are and how far the ECE after calibration can be trusted on these images."""
+    """What the probabilities are and how far the ECE after calibration can be trusted on these images,
+    in one paragraph for the command line (the HTML report has its own section, the web UI its own
+    translated sentences)."""
     t = temperature
     text = (f"Probabilities are calibrated: softmax(logits / T) with T = {t.temperature:.3g}, fitted on the training "
             f"run's {t.fitted_on} split ({t.fitted_images:,} images); ECE {t.before.ece:.3f} before, "
