@@ -92,7 +92,8 @@ def test_the_service_answers_calibrated_confidences_and_says_which_temperature(c
     murky.save(buf, "PNG")
     files = {"files": ("murky.png", buf.getvalue(), "image/png")}
     with TestClient(create_app(colour_bundle)) as plain, TestClient(create_app(calibrated_bundle)) as calibrated:
-        before, after = plain.post("/predict", files=files).json()[0], calibrated.post("/predict", files=files).json()[0]
+        before = plain.post("/predict", files=files).json()[0]
+        after = calibrated.post("/predict", files=files).json()[0]
         assert plain.get("/model").json()["temperature"] == 1.0
         model = calibrated.get("/model").json()
     assert model["temperature"] == 2.5 and model["calibration"] == FIT

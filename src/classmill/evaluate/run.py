@@ -5,8 +5,9 @@ Only orchestration lives here. A run folder's model runs with PyTorch in classmi
 classmill.infer (the bundle's own preprocess.json). Both give logits; the probabilities are
 softmax(logits / T) with the model's temperature (classmill.infer.calibration), the numbers the
 exported bundle answers, and the plain softmax too for the ECE before calibration. The report
-(classmill.evaluate.report) sees only labels and probabilities. Everything that can be refused cheaply (what the source is, the
-split, labels the model does not know, missing or changed images) is refused before the model runs.
+(classmill.evaluate.report) sees only labels and probabilities. Everything that can be refused
+cheaply (what the source is, the split, labels the model does not know, missing or changed images)
+is refused before the model runs.
 """
 
 from __future__ import annotations

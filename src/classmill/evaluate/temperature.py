@@ -91,5 +91,6 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> TemperatureFit:
         return expected_calibration_error(softmax(z, t).max(axis=1), correct).ece
 
     return TemperatureFit(temperature=temperature, clamped=clamped, images=int(z.shape[0]),
-                          nll_before=negative_log_likelihood(z, labels), nll_after=negative_log_likelihood(z, labels, temperature),
+                          nll_before=negative_log_likelihood(z, labels),
+                          nll_after=negative_log_likelihood(z, labels, temperature),
                           ece_before=ece(1.0), ece_after=ece(temperature))
