@@ -15,6 +15,7 @@ import torch
 
 from classmill import __version__
 from classmill.atomic import atomic_open
+from classmill.checksum import file_sha256
 from classmill.export.errors import ExportError
 from classmill.export.formats import EXPORT_FORMATS
 from classmill.export.job import DEFAULT_OPSET, ExportJob
@@ -32,14 +33,6 @@ class BundleInfo:
     metadata: dict
     size_bytes: int
     seconds: float
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _check_class_names(class_names: list[str]) -> None:
@@ -111,7 +104,7 @@ def export_bundle(
                 if fmt.wanted(job):
                     dest = job.workdir / fmt.file
                     details = fmt.write(job, dest)
-                    formats[fmt.name] = {"file": fmt.file, "sha256": _sha256(dest), "bytes": dest.stat().st_size, **details}
+                    formats[fmt.name] = {"file": fmt.file, "sha256": file_sha256(dest), "bytes": dest.stat().st_size, **details}
             full_metadata = _bundle_metadata(metadata, job, formats)
             if calibration_bytes is not None:
                 full_metadata[CALIBRATION_SHA256] = hashlib.sha256(calibration_bytes).hexdigest()

@@ -10,13 +10,13 @@ probabilities (classmill.train.predict).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 import torch
 
 from classmill import atomic
+from classmill.checksum import file_sha256
 from classmill.errors import UserError
 from classmill.evaluate.temperature import fit_temperature
 from classmill.infer.calibration import check_calibration
@@ -26,14 +26,6 @@ from classmill.train.checkpoint import load_trained_model
 from classmill.train.pipeline import ImageStore
 from classmill.train.predict import store_logits
 from classmill.train.run_dir import RunDirectory
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def calibrate_best(run: RunDirectory, val_store: ImageStore, val_labels: torch.Tensor, spec: PreprocessSpec,
