@@ -31,6 +31,8 @@ def test_evaluate_cli_writes_json_and_html(tiny_run, tmp_path):
                                  "--positive-class", "cat"])
     assert result.exit_code == 0, result.output
     assert "accuracy" in result.output and "report.html" in result.output
+    assert "Probabilities are calibrated" in result.output
+    assert "All images here are ones it was fitted on" in result.output
     assert "evaluating" in result.output and "40/40" in result.output  # the progress bar, finished
     assert "Good: Good:" not in result.output and "Fair: Fair:" not in result.output
     assert "Poor: Poor:" not in result.output
@@ -39,6 +41,13 @@ def test_evaluate_cli_writes_json_and_html(tiny_run, tmp_path):
         assert key in report, key
     assert report["provenance"]["split"] == "val" and report["provenance"]["model"] == "efficientnet_lite0"
     assert report["overall"]["n_images"] == 40  # 4 classes x 10 val images
+    # The run's probabilities are calibrated with its temperature, fitted on these very val images.
+    fitted = json.loads((tiny_run / "calibration.json").read_text())
+    temperature = report["calibration"]["temperature"]
+    assert temperature["value"] == fitted["temperature"] == report["provenance"]["temperature"]
+    assert temperature["images_it_was_fitted_on"] == 40 and temperature["fitted_images"] == 40
+    assert temperature["ece_before"] == pytest.approx(fitted["ece_before"], abs=1e-4)
+    assert report["calibration"]["ece"] == pytest.approx(fitted["ece_after"], abs=1e-4)
     html = (out / "report.html").read_text()
     assert "Confusion matrix" in html and "data:image/jpeg;base64" in html
     assert "http://" not in html and "https://" not in html
@@ -50,6 +59,8 @@ def test_evaluate_on_other_data_and_unknown_labels(tiny_run, shared_datasets, tm
         shutil.copytree(shared_datasets / "cifar10-mini" / label, data / label)
     result = evaluate(tiny_run, data, split="all", out=tmp_path / "r")
     assert result.images == 200 and result.report.html_path.is_file()
+    # 10 cat and 10 dog images of the run's val split are among them: counted by content.
+    assert result.report.temperature.overlap == 20
     assert result.report.overall.n_classes_present == 2  # frog and ship absent: reported, no crash
     shutil.copytree(shared_datasets / "cifar10-mini" / "horse", data / "horse")
     from classmill.errors import UserError

@@ -180,3 +180,44 @@ def test_thousand_images_ten_classes_is_fast(tmp_path):
     elapsed = time.perf_counter() - start
     # Target < 3 s on a 2-core CPU (measured ~1.2 s); the bound leaves room for a loaded CI box.
     assert elapsed < 6.0, report.timings
+
+
+@pytest.mark.parametrize("overlap, says", [
+    (60, "These are the images it was fitted on</strong>"),
+    (0, "None of these images were used to fit it"),
+    (None, "Whether these images include the ones it was fitted on is not known"),
+])
+def test_a_calibrated_report_shows_the_ece_before_and_after(tmp_path, overlap, says):
+    from classmill.evaluate.temperature import fit_temperature
+    from classmill.infer.calibration import softmax
+
+    rng = np.random.default_rng(7)
+    y_true = rng.integers(0, 3, size=60)
+    logits = np.eye(3)[y_true] * 2.0 + rng.normal(size=(60, 3)) * 1.5  # a noisy model made over-confident x4
+    fit = fit_temperature(logits * 4, y_true)
+    report = build_report(y_true, softmax(logits * 4, fit.temperature), ["a", "b", "c"], tmp_path / str(overlap),
+                          calibration_fit=fit.to_json("val"), uncalibrated_probs=softmax(logits * 4),
+                          fitted_images_here=overlap)
+    data = _strict_load(report.json_path)["calibration"]
+    assert data["ece"] == pytest.approx(fit.ece_after) and data["ece"] < data["temperature"]["ece_before"]
+    assert data["temperature"]["ece_before"] == pytest.approx(fit.ece_before)
+    assert data["temperature"]["value"] == fit.temperature and data["temperature"]["images_it_was_fitted_on"] == overlap
+    html = report.html_path.read_text(encoding="utf-8")
+    assert "calibration-before-after" in html and says in html
+    assert f"{fit.ece_before:.3f}" in html and f"softmax(logits / {fit.temperature:.3g})" in html
+    from classmill.evaluate.report import calibration_note
+
+    note = calibration_note(report.temperature, report.calibration, 60)  # what `classmill evaluate` prints
+    assert note.startswith(f"Probabilities are calibrated: softmax(logits / T) with T = {fit.temperature:.3g}")
+    assert f"ECE {fit.ece_before:.3f} before, {fit.ece_after:.3f} after" in note
+    assert {60: "All images here are ones it was fitted on", 0: "None of these images were used",
+            None: "is not known"}[overlap] in note
+
+
+def test_an_uncalibrated_report_says_nothing_about_a_temperature(tmp_path, animals):
+    y_true, probs, names = animals
+    report = build_report(y_true, probs, names, tmp_path)
+    assert _strict_load(report.json_path)["calibration"]["temperature"] is None
+    assert "calibration-before-after" not in report.html_path.read_text(encoding="utf-8")
+    with pytest.raises(ValueError, match="uncalibrated_probs"):
+        build_report(y_true, probs, names, tmp_path / "x", calibration_fit={"method": "temperature", "temperature": 2})

@@ -7,8 +7,11 @@ weights, one epoch) keep each training to seconds.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from classmill.infer import read_bundle
 from support.server_accounts import assert_problem
 from support.server_world import make_world
 from support.training import wait_for
@@ -79,7 +82,7 @@ def test_classes_are_checked_as_the_seed_platforms_do(world):
     assert_problem(world.bob.post(url, json={"name": "t", "dataset_version": version}), 404, "project_not_found")
 
 
-def test_a_task_trains_into_a_model_version_with_report_bundle_and_thresholds(world, settings):
+def test_a_task_trains_into_a_model_version_with_report_bundle_and_thresholds(world, settings, tmp_path):
     project, version = _project(world, {"a": 20, "b": 22, "c": 3})
     created = world.alice.post(f"/api/v1/projects/{project}/tasks", json={
         "name": "first", "dataset_version": version, "preset": "fast", "classes": ["a", "b"], "options": TINY,
@@ -101,6 +104,11 @@ def test_a_task_trains_into_a_model_version_with_report_bundle_and_thresholds(wo
                                                                       "image/png")]:
         got = world.alice.get(f"/api/v1/models/{model['id']}/files/{name}")
         assert got.status_code == 200 and got.headers["content-type"].startswith(kind), (name, got.text[:200])
+    # Calibrated: the run's temperature is in the bundle the version serves and behind its report's probabilities.
+    fitted = json.loads((settings.workspace / "runs" / f"task-{task['id']}" / "calibration.json").read_text())
+    assert report["calibration"]["temperature"]["value"] == fitted["temperature"]
+    (tmp_path / "model.cmb").write_bytes(world.alice.get(f"/api/v1/models/{model['id']}/files/model.cmb").content)
+    assert read_bundle(tmp_path / "model.cmb").calibration == fitted
     assert_problem(world.alice.get(f"/api/v1/models/{model['id']}/files/%2E%2E/%2E%2E/classmill.db"), 404)
     assert_problem(world.alice.get(f"/api/v1/models/{model['id']}/files/report/val/predictions.json"), 404)
     assert_problem(world.bob.get(f"/api/v1/models/{model['id']}"), 404, "model_not_found")

@@ -37,6 +37,8 @@ def test_torchrun_two_cpu_processes(tiny_csv, tmp_path):
     assert [e["epoch"] for e in events if e["type"] == "epoch"] == [1, 2]
     trained = load_trained_model(run)
     assert trained.classes == ["airplane", "automobile", "bird"]
+    # Rank 0 calibrates while the other waits at the last barrier; the result carries it.
+    assert results[0]["calibration"] == json.loads((run / "calibration.json").read_text()) == trained.calibration
 
 
 def test_ranks_end_with_equal_weights_after_training_on_disjoint_shards(tiny_csv, tmp_path):

@@ -31,12 +31,23 @@ def test_tiny_run_writes_every_run_file(tiny_config, tmp_path):
     assert kinds[0] == "start" and kinds[-1] == "status" and kinds.count("epoch") == 2 and "step" in kinds
     assert kinds[1] == "head_warmup"  # the balanced preset fits the head on cached features first
     # The silent minutes before training (decoding, the probe's feature pass and fit) report progress,
-    # each phase from 0 to its total, all before "start".
+    # each phase from 0 to its total, all before "start"; after training, the temperature fit on val.
     progress = [e for e in events if e["type"] == "progress"]
-    assert [e["type"] for e in events[:len(progress)]] == ["progress"] * len(progress)
-    assert [p["phase"] for p in progress if p["done"] == 0] == ["cache", "features", "head_fit"]
+    before = [e for e in progress if e["phase"] != "temperature"]
+    assert [e["type"] for e in events[:len(before)]] == ["progress"] * len(before)
+    assert [p["phase"] for p in progress if p["done"] == 0] == ["cache", "features", "head_fit", "temperature"]
     ends = {p["phase"]: (p["done"], p["total"]) for p in progress}
-    assert ends == {"cache": (60, 60), "features": (60, 60), "head_fit": (300, 300)}
+    val_images = json.loads((run / "metrics.json").read_text())["best"]["images"]
+    assert ends == {"cache": (60, 60), "features": (60, 60), "head_fit": (300, 300),
+                    "temperature": (val_images, val_images)}
+    # A finished run is calibrated: calibration.json for its best.pt, also in the last event and the result.
+    calibration = json.loads((run / "calibration.json").read_text())
+    assert calibration["method"] == "temperature" and calibration["fitted_on"] == "val"
+    assert calibration["images"] == val_images and calibration["checkpoint_epoch"] == result.best_epoch
+    assert 0.05 <= calibration["temperature"] <= 20 and calibration["nll_after"] <= calibration["nll_before"]
+    assert events[-1]["calibration"] == calibration == result.calibration
+    last_epoch = max(i for i, e in enumerate(events) if e["type"] == "epoch")
+    assert all(i > last_epoch for i, e in enumerate(events) if e.get("phase") == "temperature")
     epoch = [e for e in events if e["type"] == "epoch"][0]
     assert {"train_loss", "lr", "val", "eta_s"} <= set(epoch) and {"top1", "top5", "f1"} <= set(epoch["val"])
     step = [e for e in events if e["type"] == "step"][0]
@@ -46,6 +57,7 @@ def test_tiny_run_writes_every_run_file(tiny_config, tmp_path):
     assert [h["epoch"] for h in metrics["history"]] == [0, 1, 2]
     trained = load_trained_model(run)
     assert trained.classes == ["airplane", "automobile", "bird"] and trained.spec.input_size == 32
+    assert trained.temperature == calibration["temperature"]
     assert not list(run.rglob("*.tmp"))
 
 

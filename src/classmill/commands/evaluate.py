@@ -49,6 +49,10 @@ def evaluate_command(
     typer.echo(f"{report.conclusion.verdict}: {report.conclusion.text}")
     typer.echo(f"{o.n_images} images, accuracy {o.accuracy:.4f}, macro F1 {o.macro_f1:.4f}"
                + (f", macro AUC {o.macro_auc:.4f}" if o.macro_auc is not None else ""))
+    if report.temperature is not None:
+        from classmill.evaluate.report import calibration_note
+
+        typer.echo(calibration_note(report.temperature, report.calibration, o.n_images))
     for point in report.operating_points:
         typer.echo(point.message)
     total = result.inference_seconds + result.report_seconds

@@ -11,6 +11,7 @@ PHASE_TITLES = {
     "cache": "decoding images",
     "features": "backbone features",
     "head_fit": "fitting the head",
+    "temperature": "calibrating confidences",
     "calibration": "INT8 calibration",
     "int8_check": "INT8 accuracy check",
     "evaluate": "evaluating",

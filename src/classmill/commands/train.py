@@ -114,14 +114,25 @@ def train_command(
         return  # rank 0 reports for the whole job
     summary = {"status": result.status, "run_dir": str(result.run_dir), "epochs_completed": result.epochs_completed,
                "best_epoch": result.best_epoch, result.select_metric: result.best_metric,
-               "best_metrics": result.best_metrics, "wall_seconds": round(result.wall_seconds, 1)}
+               "best_metrics": result.best_metrics, "wall_seconds": round(result.wall_seconds, 1),
+               "calibration": result.calibration}
     if as_json:
         typer.echo(json.dumps({"type": "result", **summary}))
     else:
         typer.echo(f"{result.status}: best val {result.select_metric} {result.best_metric:.4f} at epoch "
                    f"{result.best_epoch} in {result.wall_seconds:.0f} s -> {result.run_dir}")
+        if result.calibration:
+            typer.echo(_calibration_line(result.calibration))
         if result.status in ("paused", "stopped"):
             typer.echo(f"continue with: classmill train --resume {result.run_dir}")
+
+
+def _calibration_line(calibration: dict) -> str:
+    c = calibration
+    # At the lower bound: the val split has (nearly) no mistakes, so sharper always looked better.
+    bound = f" (clamped to its range {c['bounds'][0]}..{c['bounds'][1]})" if c["clamped"] else ""
+    return (f"confidences calibrated on {c['images']} val images: temperature {c['temperature']:.3f}{bound}, "
+            f"ECE {c['ece_before']:.3f} -> {c['ece_after']:.3f}")
 
 
 def stop_command(run: Path = typer.Argument(..., help="Run folder of a training in progress.")) -> None:

@@ -12,7 +12,7 @@ a confidence of exactly 0 falls into the first bin. Empty bins contribute nothin
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -83,3 +83,31 @@ def compute_calibration(predictions: Predictions, n_bins: int = DEFAULT_BINS) ->
     return expected_calibration_error(
         predictions.probs.max(axis=1), predictions.y_pred == predictions.y_true, n_bins
     )
+
+
+@dataclass(frozen=True)
+class TemperatureScaling:
+    """The temperature the report's probabilities were calibrated with, and the ECE they had before it."""
+
+    temperature: float
+    fitted_on: str  # the training run's split it was fitted on ("val")
+    fitted_images: int
+    clamped: bool  # the fit stopped at a bound of its range (see classmill.evaluate.temperature)
+    before: Calibration  # the same images' uncalibrated probabilities, softmax(logits)
+    # How many of the report's images the temperature was fitted on; None when it cannot be told
+    # (a bundle evaluated on other data). Above 0, the calibrated ECE is measured on its own
+    # fitting data and is optimistic.
+    overlap: int | None
+
+    def to_json(self) -> dict:
+        return {"value": self.temperature, "fitted_on": self.fitted_on, "fitted_images": self.fitted_images,
+                "clamped": self.clamped, "images_it_was_fitted_on": self.overlap, "ece_before": self.before.ece,
+                "direction_before": self.before.direction, "before": asdict(self.before)}
+
+
+def temperature_scaling(document: dict, uncalibrated: Predictions, overlap: int | None,
+                        n_bins: int = DEFAULT_BINS) -> TemperatureScaling:
+    """TemperatureScaling from a calibration.json document and the uncalibrated predictions."""
+    return TemperatureScaling(temperature=float(document["temperature"]), fitted_on=str(document.get("fitted_on", "")),
+                              fitted_images=int(document.get("images", 0)), clamped=bool(document.get("clamped")),
+                              before=compute_calibration(uncalibrated, n_bins), overlap=overlap)

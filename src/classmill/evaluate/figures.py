@@ -14,7 +14,7 @@ from matplotlib import colormaps, rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from classmill.evaluate.calibration import Calibration
+from classmill.evaluate.calibration import Calibration, TemperatureScaling
 from classmill.evaluate.curves import CurveSet
 from classmill.evaluate.fonts import figure_font_family
 from classmill.evaluate.metrics import ConfusionMatrix
@@ -122,8 +122,12 @@ def curves_figure(curves: CurveSet) -> Figure:
 
 
 @_with_figure_fonts
-def reliability_figure(calibration: Calibration) -> Figure:
-    """Accuracy per confidence bin against the diagonal, with how many images each bin holds."""
+def reliability_figure(calibration: Calibration, temperature: TemperatureScaling | None = None) -> Figure:
+    """Accuracy per confidence bin against the diagonal, with how many images each bin holds.
+
+    temperature: the probabilities are calibrated; where each bin stood before is drawn as grey
+    points and the title gives both ECEs.
+    """
     figure = Figure(figsize=(6.4, 5.6), layout="constrained")
     top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=(3, 1))
     width = 1.0 / calibration.n_bins
@@ -138,10 +142,18 @@ def reliability_figure(calibration: Calibration) -> Figure:
             width=width, align="edge", color="#d62728", alpha=0.35, edgecolor="#d62728", hatch="//",
             label="gap to mean confidence")
     top.plot([0, 1], [0, 1], color="#555555", linestyle="--", lw=1, label="perfect calibration")
+    title = f"Reliability diagram (ECE {calibration.ece:.3f}, {calibration.n_bins} bins)"
+    if temperature is not None:
+        before = [b for b in temperature.before.bins if b.count]
+        top.plot([b.mean_confidence for b in before], [b.accuracy for b in before], "o", color="#7f7f7f", ms=4,
+                 label="before calibration (per bin)")
+        title = (f"Calibrated (T = {temperature.temperature:.3g}): ECE {calibration.ece:.3f}, "
+                 f"uncalibrated {temperature.before.ece:.3f}")
     top.set_ylabel("accuracy")
     top.set_ylim(0, 1.02)
-    top.set_title(f"Reliability diagram (ECE {calibration.ece:.3f}, {calibration.n_bins} bins)")
-    top.legend(loc="upper left", fontsize=8, frameon=False)
+    top.set_title(title)
+    # Centre left: top-1 confidences below 1/3 are rare, and the upper left holds under-confident points.
+    top.legend(loc="center left", fontsize=8, frameon=False)
     top.grid(alpha=0.3)
     bottom.bar(lowers, counts, width=width, align="edge", color="#9ecae9", edgecolor="white")
     bottom.set_xlabel("top-1 confidence")

@@ -40,7 +40,9 @@ def _summary_page(report: EvaluationReport) -> Figure:
         "",
         f"Images {o.n_images:,}   classes {o.n_classes}   accuracy {o.accuracy:.4f}   "
         f"macro F1 {o.macro_f1:.4f}   weighted F1 {o.weighted_f1:.4f}",
-        f"Macro AUC {_fmt(o.macro_auc)}   Cohen's kappa {_fmt(o.cohen_kappa)}   ECE {report.calibration.ece:.4f}",
+        f"Macro AUC {_fmt(o.macro_auc)}   Cohen's kappa {_fmt(o.cohen_kappa)}   ECE {report.calibration.ece:.4f}"
+        + (f" (uncalibrated {report.temperature.before.ece:.4f}, T = {report.temperature.temperature:.3g})"
+           if report.temperature else ""),
         "   ".join(f"top-{k} {v:.4f}" for k, v in o.top_k_accuracy.items() if 1 < k < o.n_classes),
         "",
     ]

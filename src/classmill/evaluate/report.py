@@ -16,7 +16,7 @@ import sklearn
 
 from classmill import __version__
 from classmill.atomic import write_bytes, write_text
-from classmill.evaluate.calibration import Calibration, compute_calibration
+from classmill.evaluate.calibration import Calibration, TemperatureScaling, compute_calibration, temperature_scaling
 from classmill.evaluate.conclusion import Conclusion, write_conclusion
 from classmill.evaluate.curves import MAX_CLASSES_WITH_OWN_CURVE, CurveSet, compute_curves
 from classmill.evaluate.inputs import resolve_positive_class, validate_predictions, validate_target
@@ -72,6 +72,7 @@ class EvaluationReport:
     conclusion: Conclusion
     notes: list[str]
     generated_at: str
+    temperature: TemperatureScaling | None = None  # how `calibration`'s probabilities were calibrated
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage; not in JSON
 
     def to_json(self) -> dict:
@@ -106,7 +107,9 @@ class EvaluationReport:
                 "operating_points": [dataclasses.asdict(point) for point in self.operating_points],
                 "suggested_thresholds": {name: dataclasses.asdict(point)
                                          for name, point in self.class_operating_points.items()},
-                "calibration": dataclasses.asdict(self.calibration) | {"direction": self.calibration.direction},
+                "calibration": dataclasses.asdict(self.calibration) | {
+                    "direction": self.calibration.direction,
+                    "temperature": self.temperature.to_json() if self.temperature else None},
                 "misclassified": [_group_without_thumbnails(group) for group in self.misclassified],
                 "notes": self.notes,
                 "files": {
@@ -130,13 +133,20 @@ def build_report(
     target_precision: float | None = None,
     positive_class: str | None = None,
     pdf: bool = False,
+    calibration_fit: dict | None = None,
+    uncalibrated_probs: np.ndarray | Sequence[Sequence[float]] | None = None,
+    fitted_images_here: int | None = None,
 ) -> EvaluationReport:
     """Compute every metric from predictions and write report.json, report.html (+ report.pdf).
 
-    y_true: (N,) class indices into class_names; probs: (N, C) softmax probabilities.
+    y_true: (N,) class indices into class_names; probs: (N, C) softmax probabilities, calibrated
+    when the model has a temperature (what it answers when deployed).
     image_paths: one per row, for misclassified thumbnails. provenance: shown and stored as given.
     target_recall / target_precision: fractions for `positive_class` (binary default: the
     minority class) for which a threshold is suggested.
+    calibration_fit: the model's calibration.json; with it, uncalibrated_probs (plain softmax of the
+    same logits) give the ECE before calibration, and fitted_images_here says how many of these
+    images the temperature was fitted on (None: not known).
     """
     # Imported here: matplotlib and Jinja2 cost ~0.5 s to import, and `classmill evaluate --help`
     # or a metrics-only caller should not pay it.
@@ -166,6 +176,12 @@ def build_report(
     confusion = compute_confusion(predictions)
     roc, pr = compute_curves(predictions)
     calibration = compute_calibration(predictions)
+    temperature = None
+    if calibration_fit:
+        if uncalibrated_probs is None:
+            raise ValueError("build_report: calibration_fit needs uncalibrated_probs for the ECE before calibration.")
+        uncalibrated = validate_predictions(y_true, uncalibrated_probs, class_names, image_paths)
+        temperature = temperature_scaling(calibration_fit, uncalibrated, fitted_images_here)
     lap("metrics")
 
     top_one = top_one_table(predictions)
@@ -183,7 +199,7 @@ def build_report(
 
     figures = {
         "confusion_matrix": figure_module.confusion_matrix_figure(confusion),
-        "reliability": figure_module.reliability_figure(calibration),
+        "reliability": figure_module.reliability_figure(calibration, temperature),
         "thresholds": figure_module.threshold_figure(top_one),
     }
     if roc.micro is not None:
@@ -222,6 +238,7 @@ def build_report(
         conclusion=write_conclusion(overall, per_class, confusion, calibration),
         notes=_notes(overall, per_class, positive_note, wants_point and positive_index is not None),
         generated_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        temperature=temperature,
         timings=timings,
     )
     write_text(report.html_path, render_html(report, pngs))
@@ -270,6 +287,30 @@ def _notes(
         "(scikit-learn has none): top-1 confidence, 15 equal-width bins."
     )
     return notes
+
+
+def calibration_note(temperature: TemperatureScaling, after: Calibration, n_images: int) -> str:
+    """What the probabilities are and how far the ECE after calibration can be trusted on these images,
+    in one paragraph for the command line (the HTML report has its own section, the web UI its own
+    translated sentences)."""
+    t = temperature
+    text = (f"Probabilities are calibrated: softmax(logits / T) with T = {t.temperature:.3g}, fitted on the training "
+            f"run's {t.fitted_on} split ({t.fitted_images:,} images); ECE {t.before.ece:.3f} before, "
+            f"{after.ece:.3f} after.")
+    if t.clamped:
+        why = ("the split it was fitted on has (nearly) no mistakes to calibrate against" if t.temperature < 1
+               else "on the split it was fitted on the model's confidence tells right from wrong no better than chance")
+        text += f" The fit stopped at the bound of its range: {why}."
+    if t.overlap is None:
+        text += (" Whether these images include the ones it was fitted on is not known; if they do, the ECE "
+                 "after calibration is optimistic.")
+    elif t.overlap:
+        every = "All" if t.overlap == n_images else f"{t.overlap:,} of the {n_images:,}"
+        text += (f" {every} images here are ones it was fitted on, so the ECE after calibration is optimistic: "
+                 "a test split measures it honestly.")
+    else:
+        text += " None of these images were used to fit it: the ECE after calibration is an honest measure."
+    return text
 
 
 def _group_without_thumbnails(group: MisclassifiedGroup) -> dict:

@@ -2,9 +2,12 @@
 
 Only orchestration lives here. A run folder's model runs with PyTorch in classmill.train.predict
 (the decode + preprocessing training's validation uses); a bundle's with ONNX Runtime in
-classmill.infer (the bundle's own preprocess.json). The report (classmill.evaluate.report) sees
-only labels and probabilities. Everything that can be refused cheaply (what the source is, the
-split, labels the model does not know, missing or changed images) is refused before the model runs.
+classmill.infer (the bundle's own preprocess.json). Both give logits; the probabilities are
+softmax(logits / T) with the model's temperature (classmill.infer.calibration), the numbers the
+exported bundle answers, and the plain softmax too for the ECE before calibration. The report
+(classmill.evaluate.report) sees only labels and probabilities. Everything that can be refused
+cheaply (what the source is, the split, labels the model does not know, missing or changed images)
+is refused before the model runs.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from classmill.data.records import ImageRecord
 from classmill.errors import ConfigError, UserError
 from classmill.evaluate.report import EvaluationReport, build_report
 from classmill.image import DEFAULT_MAX_PIXELS
+from classmill.infer.calibration import softmax, temperature_of
 from classmill.progress import PhaseProgress, ProgressCallback
 
 SPLIT_CHOICES = ("val", "test", "train", "all")
@@ -36,8 +40,10 @@ class Evaluation:
     report_seconds: float
     images: int
     records: list[ImageRecord] | None = None  # the images evaluated, in the order of probs' rows
-    probs: np.ndarray | None = None  # (N, C) probabilities in model.classes order
+    probs: np.ndarray | None = None  # (N, C) calibrated probabilities in model.classes order
     classes: list[str] | None = None
+    logits: np.ndarray | None = None  # (N, C) what the model output, before softmax and temperature
+    temperature: float = 1.0
 
 
 @dataclass
@@ -46,7 +52,9 @@ class _Model:
 
     classes: list[str]
     provenance: dict
-    predict: Callable[[list[ImageRecord], int, Callable[[int], None]], np.ndarray]
+    predict: Callable[[list[ImageRecord], int, Callable[[int], None]], np.ndarray]  # -> logits
+    calibration: dict  # its calibration.json, {} when it has none
+    fitted_on: set[str] | None = None  # content hashes of the images the temperature was fitted on, if known
 
 
 def _is_bundle(source: Path) -> bool:
@@ -65,25 +73,51 @@ def _check_source(source: Path) -> None:
 
 def _load_run(run_dir: Path) -> _Model:
     from classmill.train import load_trained_model
-    from classmill.train.predict import predict_proba
+    from classmill.train.predict import predict_logits
 
     trained = load_trained_model(run_dir)
     provenance = {"model": trained.model_name, "run_id": trained.run_id, "checkpoint_epoch": trained.epoch,
-                  "trained_on_dataset_hash": trained.dataset_hash}
+                  "trained_on_dataset_hash": trained.dataset_hash, "temperature": trained.temperature}
     return _Model(trained.classes, provenance,
-                  lambda records, batch_size, advance: predict_proba(trained, records, batch_size, advance))
+                  lambda records, batch_size, advance: predict_logits(trained, records, batch_size, advance),
+                  trained.calibration, _run_val_hashes(run_dir) if trained.calibration else None)
+
+
+def _run_val_hashes(run_dir: Path) -> set[str] | None:
+    """Content hashes of the run's val split (what its temperature was fitted on), from its manifest."""
+    import json
+
+    from classmill.train.run_dir import RunDirectory
+
+    try:
+        manifest = json.loads(RunDirectory(run_dir).manifest.read_text(encoding="utf-8"))
+        hashes = {r["content_hash"] for r in manifest["records"] if r.get("split") == "val"}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return hashes if hashes and "" not in hashes else None
 
 
 def _load_bundle(bundle: Path, max_pixels: int) -> _Model:
     from classmill.infer import Predictor
-    from classmill.infer.batch import predict_proba_files
+    from classmill.infer.batch import predict_logits_files
 
     predictor = Predictor.load(bundle, max_pixels=max_pixels)
     meta = predictor.metadata
     provenance = {"model": meta.get("model", meta.get("model_name", "")), "run_id": meta.get("run_id", ""),
-                  "bundle": str(bundle), "trained_on_dataset_hash": meta.get("dataset_hash", "")}
-    return _Model(list(predictor.labels), provenance, lambda records, batch_size, advance: predict_proba_files(
-        predictor, [r.path for r in records], batch_size, advance))
+                  "bundle": str(bundle), "trained_on_dataset_hash": meta.get("dataset_hash", ""),
+                  "temperature": predictor.temperature}
+    return _Model(list(predictor.labels), provenance, lambda records, batch_size, advance: predict_logits_files(
+        predictor, [r.path for r in records], batch_size, advance), predictor.bundle.calibration)
+
+
+def _overlap(model: _Model, dataset: Dataset, records: list[ImageRecord]) -> int | None:
+    """How many of `records` the model's temperature was fitted on; None when that cannot be told."""
+    if model.fitted_on is not None and all(r.content_hash for r in records):
+        return sum(r.content_hash in model.fitted_on for r in records)
+    # A bundle knows only the dataset it was trained on: on that very dataset, its val images are the fitted ones.
+    if model.provenance.get("trained_on_dataset_hash") == dataset.dataset_hash and dataset.has_split:
+        return sum(r.split == model.calibration.get("fitted_on") for r in records)
+    return None
 
 
 def _dataset(source: Path, data: str | Path | None, data_location: str | Path | None,
@@ -147,8 +181,10 @@ def evaluate(source: str | Path, data: str | Path | None = None, *, split: str =
         verify_images(records, dataset.source)
     started = time.perf_counter()
     tracker = PhaseProgress("evaluate", len(records), progress)
-    probs = model.predict(records, batch_size, tracker.advance)
+    logits = model.predict(records, batch_size, tracker.advance)
     tracker.finish()
+    temperature = temperature_of(model.calibration)
+    probs = softmax(logits, temperature)
     inference_seconds = time.perf_counter() - started
     out_dir = Path(out) if out else (source / "evaluation" / split if source.is_dir() else Path("evaluation"))
     provenance = {**model.provenance, "dataset": dataset.source, "dataset_hash": dataset.dataset_hash,
@@ -158,7 +194,9 @@ def evaluate(source: str | Path, data: str | Path | None = None, *, split: str =
     report = build_report(np.array([index[r.label] for r in records]), probs, model.classes, out_dir,
                           image_paths=[r.path for r in records], provenance=provenance,
                           target_recall=target_recall, target_precision=target_precision,
-                          positive_class=positive_class, pdf=pdf)
+                          positive_class=positive_class, pdf=pdf, calibration_fit=model.calibration or None,
+                          uncalibrated_probs=softmax(logits) if model.calibration else None,
+                          fitted_images_here=_overlap(model, dataset, records) if model.calibration else None)
     return Evaluation(report=report, inference_seconds=inference_seconds,
                       report_seconds=time.perf_counter() - started, images=len(records), records=records,
-                      probs=probs, classes=list(model.classes))
+                      probs=probs, classes=list(model.classes), logits=logits, temperature=temperature)

@@ -15,11 +15,13 @@ import torch
 
 from classmill import __version__
 from classmill.atomic import atomic_open
+from classmill.checksum import file_sha256
 from classmill.export.errors import ExportError
 from classmill.export.formats import EXPORT_FORMATS
 from classmill.export.job import DEFAULT_OPSET, ExportJob
 from classmill.data.readers.lists import labels_to_text
-from classmill.infer.bundle import LABELS_FILE, METADATA_FILE, PREPROCESS_FILE
+from classmill.infer.bundle import CALIBRATION_FILE, CALIBRATION_SHA256, LABELS_FILE, METADATA_FILE, PREPROCESS_FILE
+from classmill.infer.calibration import calibration_json, check_calibration
 from classmill.preprocess import PreprocessSpec
 from classmill.progress import ProgressCallback
 
@@ -31,14 +33,6 @@ class BundleInfo:
     metadata: dict
     size_bytes: int
     seconds: float
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _check_class_names(class_names: list[str]) -> None:
@@ -62,6 +56,7 @@ def export_bundle(
     int8_eval: tuple[list[Path], list[int]] | None = None,
     torchscript: bool = False,
     opset: int = DEFAULT_OPSET,
+    calibration: dict | None = None,
     progress: ProgressCallback | None = None,
 ) -> BundleInfo:
     """Write model.onnx (+ optional model.int8.onnx, model.torchscript.pt), labels, preprocessing
@@ -70,6 +65,8 @@ def export_bundle(
 
     metadata: caller's facts (run id, dataset, metrics); classmill adds version, time, opset,
     input size and checksums. int8_eval: (images, class ids) to record FP32 vs INT8 accuracy.
+    calibration: a calibration.json document (the run's temperature), written into the bundle with its
+    checksum; every runtime then returns softmax(logits / temperature). The models output raw logits.
     progress: receives classmill.progress events (phases "calibration", "int8_check").
     """
     start = time.perf_counter()
@@ -85,6 +82,7 @@ def export_bundle(
         json.dumps(metadata)
     except (TypeError, ValueError) as exc:
         raise ExportError(f"metadata must be JSON-serialisable: {exc}") from exc
+    calibration_bytes = calibration_json(check_calibration(calibration, source="calibration")) if calibration else None
 
     was_training = model.training
     model.eval()
@@ -106,9 +104,11 @@ def export_bundle(
                 if fmt.wanted(job):
                     dest = job.workdir / fmt.file
                     details = fmt.write(job, dest)
-                    formats[fmt.name] = {"file": fmt.file, "sha256": _sha256(dest), "bytes": dest.stat().st_size, **details}
+                    formats[fmt.name] = {"file": fmt.file, "sha256": file_sha256(dest), "bytes": dest.stat().st_size, **details}
             full_metadata = _bundle_metadata(metadata, job, formats)
-            files = _write_zip(out_path, job, formats, full_metadata)
+            if calibration_bytes is not None:
+                full_metadata[CALIBRATION_SHA256] = hashlib.sha256(calibration_bytes).hexdigest()
+            files = _write_zip(out_path, job, formats, full_metadata, calibration_bytes)
     finally:
         model.train(was_training)
     return BundleInfo(out_path, files, full_metadata, out_path.stat().st_size, time.perf_counter() - start)
@@ -128,12 +128,15 @@ def _bundle_metadata(caller: dict, job: ExportJob, formats: dict[str, dict]) -> 
     }
 
 
-def _write_zip(out_path: Path, job: ExportJob, formats: dict[str, dict], metadata: dict) -> tuple[str, ...]:
-    texts = {
+def _write_zip(out_path: Path, job: ExportJob, formats: dict[str, dict], metadata: dict,
+               calibration: bytes | None) -> tuple[str, ...]:
+    texts: dict[str, str | bytes] = {
         LABELS_FILE: labels_to_text(job.class_names),
         PREPROCESS_FILE: json.dumps(job.spec.to_dict(), indent=2) + "\n",
         METADATA_FILE: json.dumps(metadata, indent=2, ensure_ascii=False) + "\n",
     }
+    if calibration is not None:
+        texts[CALIBRATION_FILE] = calibration
     with atomic_open(out_path, "wb") as fh, zipfile.ZipFile(fh, "w") as zf:
         for name, text in texts.items():
             zf.writestr(name, text, compress_type=zipfile.ZIP_DEFLATED)

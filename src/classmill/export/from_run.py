@@ -45,7 +45,8 @@ def export_run(
     int8: also write an INT8 model, calibrated on up to `calibration_images` training images
     (stratified by class) and measured against FP32 on the run's validation split; both
     accuracies land in metadata["formats"]["onnx-int8"]["eval"].
-    which: "best" (best validation score) or "last" checkpoint.
+    which: "best" (best validation score) or "last" checkpoint. A finished run's best checkpoint
+    carries the temperature the run fitted on its val split (calibration.json); last.pt has none.
     data_location: where the run's dataset is now, if it moved since training (INT8 reads its images).
     progress: receives classmill.progress events (INT8 calibration and accuracy check).
     """
@@ -82,6 +83,7 @@ def export_run(
         int8_calibration_images=calibration,
         int8_eval=evaluation,
         torchscript=torchscript,
+        calibration=trained.calibration or None,
         progress=progress,
     )
 

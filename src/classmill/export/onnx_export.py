@@ -14,7 +14,7 @@ from classmill.export.errors import ExportError, ExportVerificationError
 from classmill.export.job import ExportJob
 from classmill.export.static_shapes import fold_static_shapes
 from classmill.infer.bundle import INPUT_NAME, OUTPUT_NAME
-from classmill.infer.predictor import softmax
+from classmill.infer.calibration import softmax
 
 # Logit tolerance: |ort - torch| <= ATOL + RTOL * max|torch|. FP32 kernels differ in summation
 # order only, so real disagreement (a wrongly exported op) is orders of magnitude above this.

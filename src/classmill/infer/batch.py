@@ -22,6 +22,7 @@ from PIL import UnidentifiedImageError
 from classmill.atomic import atomic_open, write_bytes
 from classmill.errors import DatasetError, UserError
 from classmill.image import MAX_PIXELS_OPTION, TooManyPixelsError
+from classmill.infer.calibration import softmax
 from classmill.infer.predictor import Prediction, Predictor, usable_cores
 from classmill.infer.sources import InputItem, collect_inputs
 
@@ -232,7 +233,7 @@ def predict_many(
     )
 
 
-def predict_proba_files(
+def predict_logits_files(
     predictor: Predictor,
     paths: list[Path],
     batch_size: int = 32,
@@ -240,7 +241,7 @@ def predict_proba_files(
     *,
     workers: int | None = None,
 ) -> np.ndarray:
-    """(len(paths), classes) probabilities in path order, decoding ahead like predict_many.
+    """(len(paths), classes) raw logits in path order, decoding ahead like predict_many.
 
     Unlike predict_many, a file that cannot be decoded stops the run (DatasetError naming it):
     an evaluation that silently skipped images would report on a different set.
@@ -254,7 +255,19 @@ def predict_proba_files(
         failed = [(item.name, arr) for item, arr in batch if isinstance(arr, str)]
         if failed:
             raise DatasetError(f"{failed[0][0]}: {failed[0][1]}")
-        outputs.append(predictor.predict_proba(np.stack([arr for _, arr in batch])))
+        outputs.append(predictor.predict_logits(np.stack([arr for _, arr in batch])))
         if advance is not None:
             advance(len(batch))
     return np.concatenate(outputs)
+
+
+def predict_proba_files(
+    predictor: Predictor,
+    paths: list[Path],
+    batch_size: int = 32,
+    advance: Callable[[int], None] | None = None,
+    *,
+    workers: int | None = None,
+) -> np.ndarray:
+    """(len(paths), classes) calibrated probabilities in path order (see predict_logits_files)."""
+    return softmax(predict_logits_files(predictor, paths, batch_size, advance, workers=workers), predictor.temperature)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from classmill.errors import UserError
+from classmill.infer.calibration import parse_calibration, temperature_of
 from classmill.infer.thresholds import Thresholds, parse_thresholds
 from classmill.preprocess import PreprocessSpec
 
@@ -26,6 +27,8 @@ PREPROCESS_FILE = "preprocess.json"
 METADATA_FILE = "metadata.json"
 THRESHOLDS_FILE = "thresholds.json"  # optional: {class name: threshold}, see classmill.infer.thresholds
 THRESHOLDS_SHA256 = "thresholds_sha256"  # its checksum in metadata.json, like the models'
+CALIBRATION_FILE = "calibration.json"  # optional: the temperature, see classmill.infer.calibration
+CALIBRATION_SHA256 = "calibration_sha256"
 REQUIRED_FILES = (MODEL_FILE, LABELS_FILE, PREPROCESS_FILE, METADATA_FILE)
 INPUT_NAME = "input"
 OUTPUT_NAME = "logits"
@@ -46,6 +49,12 @@ class Bundle:
     files: tuple[str, ...]
     _models: dict[str, bytes] = field(repr=False, default_factory=dict)
     thresholds: Thresholds = field(default_factory=dict)  # the bundle's default; empty when it has none
+    calibration: dict = field(default_factory=dict)  # calibration.json; empty for bundles without one
+
+    @property
+    def temperature(self) -> float:
+        """What the logits are divided by before softmax (1.0: the bundle has no calibration)."""
+        return temperature_of(self.calibration)
 
     def model_bytes(self, int8: bool = False) -> bytes:
         name = INT8_MODEL_FILE if int8 else MODEL_FILE
@@ -83,6 +92,7 @@ def read_bundle(path: str | Path) -> Bundle:
                 raise ValueError(f"{METADATA_FILE} is not a JSON object")
             models = {n: zf.read(n) for n in (MODEL_FILE, INT8_MODEL_FILE) if n in names}
             thresholds_bytes = zf.read(THRESHOLDS_FILE) if THRESHOLDS_FILE in names else None
+            calibration_bytes = zf.read(CALIBRATION_FILE) if CALIBRATION_FILE in names else None
     except (zipfile.BadZipFile, zlib.error, KeyError, ValueError, TypeError, EOFError) as exc:
         raise BundleError(f"{path}: bundle is damaged ({exc}). Re-export it.") from exc
     if not labels:
@@ -90,8 +100,9 @@ def read_bundle(path: str | Path) -> Bundle:
     for name, data in models.items():
         _verify_checksum(path, name, data, metadata)
     thresholds = _read_thresholds(path, thresholds_bytes, metadata, labels)
+    calibration = _read_calibration(path, calibration_bytes, metadata)
     return Bundle(path=path, labels=labels, spec=spec, metadata=metadata, files=names, _models=models,
-                  thresholds=thresholds)
+                  thresholds=thresholds, calibration=calibration)
 
 
 def _read_thresholds(path: Path, data: bytes | None, metadata: dict, labels: list[str]) -> Thresholds:
@@ -113,6 +124,26 @@ def _read_thresholds(path: Path, data: bytes | None, metadata: dict, labels: lis
         return parse_thresholds(data, labels, source=f"{path}: {THRESHOLDS_FILE}")
     except UserError as exc:
         raise BundleError(f"{exc} The bundle is damaged; set its thresholds again.") from exc
+
+
+def _read_calibration(path: Path, data: bytes | None, metadata: dict) -> dict:
+    # The temperature changes every probability the bundle returns, so it is checked like the
+    # model: export records its checksum, and a file added or changed after export is refused.
+    recorded = metadata.get(CALIBRATION_SHA256)
+    if data is None:
+        if recorded:
+            raise BundleError(f"{path}: {METADATA_FILE} records a {CALIBRATION_FILE} that the bundle lacks: the "
+                              "bundle is damaged. Re-export it (classmill export) or copy it again from the original.")
+        return {}
+    if recorded != hashlib.sha256(data).hexdigest():
+        raise BundleError(
+            f"{path}: {CALIBRATION_FILE} does not match the checksum in {METADATA_FILE}: it was added or changed "
+            "after export. Re-export the bundle (classmill export) or copy it again from the original."
+        )
+    try:
+        return parse_calibration(data, source=f"{path}: {CALIBRATION_FILE}")
+    except UserError as exc:
+        raise BundleError(f"{exc} The bundle is damaged; re-export it.") from exc
 
 
 def _recorded_sha256(name: str, metadata: dict) -> str | None:

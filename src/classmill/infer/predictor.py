@@ -14,6 +14,7 @@ from PIL import Image
 from classmill.errors import UserError
 from classmill.image import DEFAULT_MAX_PIXELS, open_rgb, to_rgb
 from classmill.infer.bundle import INPUT_NAME, Bundle, read_bundle
+from classmill.infer.calibration import softmax
 from classmill.infer.thresholds import Thresholds, check_thresholds, is_uncertain
 from classmill.preprocess import PreprocessSpec, preprocess
 
@@ -77,12 +78,6 @@ def _session_options() -> ort.SessionOptions:
     return opts
 
 
-def softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    e = np.exp(shifted)
-    return e / e.sum(axis=-1, keepdims=True)
-
-
 class Predictor:
     """Classify images with an exported bundle. Safe to call from several threads at once."""
 
@@ -135,6 +130,11 @@ class Predictor:
         return self.bundle.metadata
 
     @property
+    def temperature(self) -> float:
+        """The bundle's calibration temperature (1.0 without calibration.json)."""
+        return self.bundle.temperature
+
+    @property
     def providers(self) -> list[str]:
         return self.session.get_providers()
 
@@ -148,16 +148,19 @@ class Predictor:
         rgb = to_rgb(image) if isinstance(image, Image.Image) else self.decode(image)
         return preprocess(rgb, self.spec)
 
-    def predict_proba(self, batch: np.ndarray) -> np.ndarray:
-        """NCHW float32 batch (already preprocessed) -> N x classes probabilities."""
+    def predict_logits(self, batch: np.ndarray) -> np.ndarray:
+        """NCHW float32 batch (already preprocessed) -> N x classes raw model outputs (float32)."""
         batch = np.asarray(batch, dtype=np.float32)
         size = self.spec.input_size
         if batch.ndim != 4 or batch.shape[1:] != (3, size, size):
             raise UserError(f"batch must have shape (N, 3, {size}, {size}); got {batch.shape}.")
         if batch.shape[0] == 0:
             return np.zeros((0, len(self.labels)), np.float32)
-        logits = self.session.run(None, {INPUT_NAME: np.ascontiguousarray(batch)})[0]
-        return softmax(logits.astype(np.float32))
+        return self.session.run(None, {INPUT_NAME: np.ascontiguousarray(batch)})[0].astype(np.float32)
+
+    def predict_proba(self, batch: np.ndarray) -> np.ndarray:
+        """NCHW float32 batch (already preprocessed) -> N x classes calibrated probabilities."""
+        return softmax(self.predict_logits(batch), self.temperature)
 
     def to_predictions(self, probs: np.ndarray, top_k: int = 5) -> list[Prediction]:
         """Probability rows -> Prediction objects with the k most likely labels."""

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
 from classmill import atomic
 from classmill.errors import RunStateError
+from classmill.infer.calibration import temperature_of
 from classmill.preprocess import PreprocessSpec
 
 
@@ -38,17 +39,27 @@ class TrainedModel:
     run_id: str
     dataset_hash: str
     epoch: int
+    calibration: dict = field(default_factory=dict)  # the run's calibration.json for this checkpoint, or {}
+
+    @property
+    def temperature(self) -> float:
+        """What the logits are divided by before softmax (1.0: not calibrated)."""
+        return temperature_of(self.calibration)
 
 
 def load_trained_model(run_dir: Path, which: str = "best") -> TrainedModel:
-    """Rebuild the model of a run from best.pt (or last.pt) with its labels and preprocessing."""
+    """Rebuild the model of a run from best.pt (or last.pt) with its labels, preprocessing and, for
+    best.pt, the temperature the run fitted for it."""
     from classmill.models import create_model
+    from classmill.train.calibrate import read_run_calibration
 
-    state = load_checkpoint(Path(run_dir) / "checkpoints" / f"{which}.pt")
+    path = Path(run_dir) / "checkpoints" / f"{which}.pt"
+    state = load_checkpoint(path)
     model = create_model(state["model_name"], num_classes=len(state["classes"]), pretrained=False)
     model.load_state_dict(state["model"])
     model.eval()
     return TrainedModel(model=model, model_name=state["model_name"], classes=list(state["classes"]),
                         spec=PreprocessSpec.from_dict(state["preprocess"]), metrics=dict(state.get("metrics", {})),
                         run_id=state.get("run_id", Path(run_dir).name), dataset_hash=state.get("dataset_hash", ""),
-                        epoch=int(state.get("epoch", 0)))
+                        epoch=int(state.get("epoch", 0)),
+                        calibration=read_run_calibration(Path(run_dir), path) if which == "best" else {})

@@ -41,6 +41,7 @@ from classmill.models import backbone_and_head_parameters, create_model, default
 from classmill.preprocess import PreprocessSpec
 from classmill.progress import PhaseProgress
 from classmill.train import control
+from classmill.train.calibrate import calibrate_best
 from classmill.train.checkpoint import save_checkpoint
 from classmill.train.config import TrainConfig
 from classmill.train.distributed import (barrier, broadcast_action, broadcast_module, gather_rows,
@@ -74,6 +75,7 @@ class RunResult:
     select_metric: str
     best_metrics: dict = field(default_factory=dict)
     wall_seconds: float = 0.0
+    calibration: dict | None = None  # calibration.json of a finished run (rank 0); None otherwise
 
 
 def run_preprocess(config: TrainConfig) -> PreprocessSpec:
@@ -411,8 +413,12 @@ class Engine:
         return self._finish("paused" if action == "pause" else "stopped")
 
     def _finish(self, status: str) -> RunResult:
+        calibration = None
         if self.main:
             self._save_last()
+            if status == "finished":  # part of finishing: a crash here leaves a run that a resume finishes
+                calibration = calibrate_best(self.run, self.val_store, self.val_labels, self.spec,
+                                             self.config.batch_size, self.device, self.progress)
             self.run.set_status(status, epoch=self.epoch, step=self.step, epochs=self.config.epochs,
                                 best_epoch=self.best_epoch, best_metric=self.best_metric)
             if status == "finished":
@@ -420,9 +426,10 @@ class Engine:
                     "select_metric": self.config.select_metric, "best_epoch": self.best_epoch,
                     "best": self.best_metrics, "history": self.history, "classes": self.classes,
                     "classmill_version": __version__})
-        self.fire("on_train_end", {"type": "status", "status": status, "epoch": self.epoch, "step": self.step})
+        end = {"type": "status", "status": status, "epoch": self.epoch, "step": self.step}
+        self.fire("on_train_end", {**end, "calibration": calibration} if calibration else end)
         barrier()
         return RunResult(status=status, run_dir=self.run.root, epochs_completed=self.epoch,
                          best_epoch=self.best_epoch, best_metric=self.best_metric,
                          select_metric=self.config.select_metric, best_metrics=self.best_metrics,
-                         wall_seconds=time.perf_counter() - self.started)
+                         wall_seconds=time.perf_counter() - self.started, calibration=calibration)

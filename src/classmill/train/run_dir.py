@@ -58,6 +58,11 @@ class RunDirectory:
         return self.root / "metrics.json"
 
     @property
+    def calibration(self) -> Path:
+        """The temperature fitted on the val split for best.pt (classmill.train.calibrate)."""
+        return self.root / "calibration.json"
+
+    @property
     def status_file(self) -> Path:
         return self.root / "status.json"
 

@@ -136,3 +136,26 @@ def _report_conclusion(client, version_id: int) -> dict:
     served = client.get(f"/api/v1/models/{version_id}/files/report/val/report.json")
     assert served.status_code == 200
     return served.json()["conclusion"]
+
+
+def test_a_calibrated_report_gives_the_temperature_and_the_ece_before_in_the_pages_language(owned, client, app,
+                                                                                           settings):
+    import numpy as np
+
+    from classmill.infer.calibration import softmax
+
+    with app.state.classmill.sessions() as session:
+        folder = settings.workspace / session.get(ModelVersion, owned["a"]).folder
+    logits = np.log(np.array(PROBS_A))
+    fit = {"method": "temperature", "temperature": 2.0, "fitted_on": "val", "images": 4, "clamped": False}
+    build_report([CLASSES.index(label) for label in LABELS], softmax(logits, 2.0), CLASSES, folder / "report" / "val",
+                 calibration_fit=fit, uncalibrated_probs=softmax(logits), fitted_images_here=4)
+    english = _text(client.get(f"/models/{owned['a']}"))
+    assert "The confidences are calibrated (temperature 2, fitted on the validation split)" in english
+    assert "so the ECE after calibration is optimistic" in english
+    client.cookies.set("classmill_lang", "zh_CN")
+    chinese = _text(client.get(f"/models/{owned['a']}"))
+    assert "置信度已校准（温度 2" in chinese and "偏乐观" in chinese and "calibrated" not in chinese
+    # A report from before calibration (no "temperature" in report.json) has no such sentence.
+    build_report([CLASSES.index(label) for label in LABELS], PROBS_A, CLASSES, folder / "report" / "val")
+    assert "置信度已校准" not in _text(client.get(f"/models/{owned['a']}"))

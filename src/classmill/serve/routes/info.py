@@ -21,7 +21,8 @@ async def health(predictor: PredictorDep, batcher: BatcherDep) -> dict:
     }
 
 
-@router.get("/model", summary="Bundle metadata, class labels (index = class id), preprocessing and thresholds")
+@router.get("/model", summary="Bundle metadata, class labels (index = class id), preprocessing, thresholds "
+                              "and calibration")
 async def model(predictor: PredictorDep) -> dict:
     return {
         "metadata": predictor.metadata,
@@ -29,4 +30,7 @@ async def model(predictor: PredictorDep) -> dict:
         "preprocess": predictor.spec.to_dict(),
         "int8": predictor.int8,
         "thresholds": predictor.thresholds,  # class -> threshold in force; answers below it are "uncertain"
+        # The probabilities answered are softmax(logits / temperature); 1.0 and {} for an uncalibrated bundle.
+        "temperature": predictor.temperature,
+        "calibration": predictor.bundle.calibration,
     }
