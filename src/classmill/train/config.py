@@ -26,6 +26,9 @@ import yaml
 from classmill import atomic
 from classmill.errors import ConfigError
 
+# An option value decided from the data when the run starts (train/data_choices.py).
+AUTO = "auto"
+
 # Groups, in the order the CLI help and the platform's form show them.
 GROUPS = ("Data", "Model", "Schedule", "Loss and augmentation", "Runtime")
 _BOUNDS = ("minimum", "maximum", "exclusive_minimum", "exclusive_maximum")
@@ -97,6 +100,8 @@ class TrainConfig:
     # was fitted on features normalised by those statistics, and on data unlike ImageNet (grey
     # castings) batch statistics move the features so far that the fitted head scores 12 %.
     freeze_bn: bool = option(False, "Keep BatchNorm's running statistics during fine-tuning.", group="Model")
+    bn_adapt: int = option(0, "Before the head warm-up, re-estimate BatchNorm statistics on up to this many "
+                           "training images (their domain, not ImageNet's); 0 = off.", group="Model", minimum=0)
 
     epochs: int = option(10, "Epochs of fine-tuning (0 only with a head warm-up: a linear probe).",
                          group="Schedule", minimum=0)
@@ -123,8 +128,9 @@ class TrainConfig:
                                     minimum=0, exclusive_maximum=1)
     focal_gamma: float = option(2.0, "Focusing parameter of --loss focal.", group="Loss and augmentation",
                                 minimum=0)
-    class_balance: str = option("none", "Counter class imbalance by loss weights or by sampling.",
-                                group="Loss and augmentation", choices=("none", "weights", "sampler"))
+    class_balance: str = option(AUTO, "Counter class imbalance by loss weights or by sampling; auto = loss "
+                                "weights when the largest class has 3x the images of the smallest.",
+                                group="Loss and augmentation", choices=(AUTO, "none", "weights", "sampler"))
     augment: str = option("light", "Training augmentation.", group="Loss and augmentation",
                           choices=("none", "light", "strong"))
     mixup: float = option(0.0, "Mixup alpha (Beta(alpha, alpha) mixing); 0 = off.", group="Loss and augmentation",
@@ -144,6 +150,8 @@ class TrainConfig:
     # Learning-rate segments: [start_epoch, end_epoch, peak_lr]; --extend appends one. Derived state,
     # not an option: a plain field, so nothing offers it to users.
     schedule: list = field(default_factory=list)
+    # What "auto" options became for this run's data, and why (train/data_choices.py). Derived state.
+    data_choices: list = field(default_factory=list)
 
     def __post_init__(self) -> None:
         for spec in _option_fields():
@@ -294,6 +302,7 @@ def load_config_file(path: str | Path) -> dict:
         raise ConfigError(f"{path} must hold a mapping of option: value, like a run's config.yaml.")
     values = {str(key): value for key, value in values.items()}
     values.pop("schedule", None)  # derived from epochs and lr; a run's extensions do not carry over
+    values.pop("data_choices", None)  # decided again from the data of the run the file is used for
     _check_known(values, f"{path}: ")
     return values
 
@@ -311,6 +320,7 @@ def resolve_config(preset: str | None = "balanced", config_file: str | Path | No
     values = {**PRESETS[preset], **from_file, **{k: v for k, v in overrides.items() if v is not None},
               "preset": preset}
     values.pop("schedule", None)
+    values.pop("data_choices", None)
     try:
         return TrainConfig(**values)
     except ConfigError as exc:
