@@ -49,15 +49,15 @@ def option(default, help: str, *, group: str, choices: tuple[str, ...] | None = 
 # two cores, so it trains at a moderate resolution with progressive unfreezing.
 PRESETS: dict[str, dict] = {
     # Linear probe only: one pass of the frozen backbone, the head fitted on cached features.
-    "fast": dict(model="efficientnet_lite0", image_size=160, epochs=0, batch_size=32, freeze="backbone",
+    "fast": dict(model="efficientnet_lite0", epochs=0, batch_size=32, freeze="backbone",
                  head_warmup_steps=300, augment="light", label_smoothing=0.1),
     # Probe first, then a short full fine-tune at a moderate resolution. BatchNorm statistics stay
     # frozen so the probed head stays valid; without BatchNorm renormalising, AdamW must move
     # gently (5e-4 wrecked the pretrained features on casting within an epoch, 2e-4 did not).
-    "balanced": dict(model="efficientnet_lite0", image_size=160, epochs=3, batch_size=32, lr=2e-4,
+    "balanced": dict(model="efficientnet_lite0", epochs=3, batch_size=32, lr=2e-4,
                      warmup_epochs=0.2, freeze="none", freeze_bn=True, head_warmup_steps=300,
                      augment="light", label_smoothing=0.1),
-    "accurate": dict(model="efficientnet_lite2", image_size=260, epochs=20, batch_size=32, lr=2e-4,
+    "accurate": dict(model="efficientnet_lite2", epochs=20, batch_size=32, lr=2e-4,
                      freeze="none", freeze_bn=True, head_warmup_steps=300, augment="strong", ema=True,
                      label_smoothing=0.1, early_stop=6),
 }
@@ -89,7 +89,9 @@ class TrainConfig:
     pretrained: bool = option(True, "Start from pretrained (ImageNet) weights.", group="Model")
     allow_download: bool = option(False, "Download pretrained weights that are not on this machine (needs "
                                   "network; efficientnet_lite0|1|2 never need it).", group="Model")
-    image_size: int = option(224, "Training and inference input size in pixels.", group="Model", minimum=32)
+    image_size: int | None = option(None, "Training and inference input size in pixels; unset = chosen from the "
+                                    "training images' sizes within the preset's range (config.yaml says which "
+                                    "and why).", group="Model", minimum=32)
     drop_rate: float | None = option(None, "Dropout before the classifier; unset = the model's own.",
                                      group="Model", minimum=0, exclusive_maximum=1)
     freeze: str = option("none", "Which weights stay fixed: none, the backbone, or the backbone for the first "
