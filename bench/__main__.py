@@ -8,6 +8,17 @@ bundle, 64 concurrent clients.
 
 python -m bench render [--out DIR] writes results.md again from results.json (after a change to
 the report's wording; nothing is measured).
+
+python -m bench quality [--tiny] [--out DIR] [--sets A,B] [--peers P,Q] [--repeats 0,1 | 0-4] [--redo]:
+held-out accuracy, macro F1 and ECE of the classmill presets (fast, balanced, accurate) against the
+reference loop at 224 px and at the default preset's input size, over repeated stratified splits
+(seed = repeat) with a test part never used for selection; datasets casting, neu-steel, sign-digits,
+cifar10-mini and imagenette-mini (that one for time only). Its own folder (default
+bench/results/quality), not results.json: every finished (dataset, peer, repeat) is saved at once as
+cells/<dataset>/<peer>-r<repeat>.json and skipped by later runs (unless --redo), so the hours-long
+full run can be stopped and resumed, or run in parts; quality.md and quality.json are then written
+from all the cells in the folder. Peers: classmill-fast, classmill-balanced, classmill-accurate,
+reference, reference-equal.
 """
 
 from __future__ import annotations
@@ -30,14 +41,48 @@ GROUPS = ("train", "infer", "validate", "server", "sse", "task", "endpoint")
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("group", choices=GROUPS + ("all", "render"),
-                        help="which benchmark group to run; render: rewrite results.md from results.json")
-    parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "results",
-                        help="folder for results.md and results.json (default bench/results)")
+    parser.add_argument("group", choices=GROUPS + ("all", "render", "quality"),
+                        help="which benchmark group to run; render: rewrite results.md from results.json; "
+                             "quality: held-out accuracy over repeated splits, into its own folder")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="folder for results.md and results.json (default bench/results); for quality, the "
+                             "folder of its cells, quality.md and quality.json (default bench/results/quality)")
     parser.add_argument("--tiny", action="store_true", help="seconds-long smoke configuration (figures meaningless)")
     parser.add_argument("--datasets", type=Path, default=SHARED_DATASETS, help="the shared datasets folder")
     parser.add_argument("--keep-work", action="store_true", help="keep the temp folder with runs, bundle and logs")
-    return parser.parse_args(argv)
+    quality = parser.add_argument_group("quality only")
+    quality.add_argument("--sets", type=_names, help="comma-separated datasets (default: the plan's)")
+    quality.add_argument("--peers", type=_names, help="comma-separated peers (default: all five)")
+    quality.add_argument("--repeats", type=_repeats,
+                         help="repeat numbers (= split seeds): '0,2', '0-4' (default: 0 .. the plan's count - 1)")
+    quality.add_argument("--redo", action="store_true", help="measure the selected cells again even if present")
+    args = parser.parse_args(argv)
+    if args.group != "quality" and any(v for v in (args.sets, args.peers, args.repeats, args.redo)):
+        parser.error("--sets, --peers, --repeats and --redo belong to `python -m bench quality`")
+    if args.out is None:
+        args.out = REPO_ROOT / "bench" / "results" / ("quality" if args.group == "quality" else "")
+    return args
+
+
+def _names(text: str) -> tuple[str, ...]:
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    if not names:
+        raise argparse.ArgumentTypeError("give at least one name, comma-separated")
+    return names
+
+
+def _repeats(text: str) -> tuple[int, ...]:
+    """'0,2' or '0-4' (inclusive) or a mix: '0-1,4'."""
+    found: list[int] = []
+    try:
+        for part in text.split(","):
+            lo, _, hi = part.strip().partition("-")
+            found += range(int(lo), int(hi or lo) + 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give repeat numbers like 0,2 or 0-4") from None
+    if not found or min(found) < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: give repeat numbers from 0 up, like 0,2 or 0-4")
+    return tuple(sorted(set(found)))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     groups = GROUPS if args.group == "all" else (args.group,)
     if plan.child_threads is not None:  # inherited by every child process; this one never runs torch
         os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(plan.child_threads)
+    if args.group == "quality":
+        return run_quality_group(args, plan, argv)
     workdir = Path(tempfile.mkdtemp(prefix="classmill-bench-"))
     started = time.perf_counter()
     results: dict = {"command": "python -m bench " + " ".join(sys.argv[1:] if argv is None else argv),
@@ -116,6 +163,46 @@ def main(argv: list[str] | None = None) -> int:
         print(f"kept from the earlier results in {args.out}: {', '.join(carried)}")
     print(f"results: {md_path} and {json_path}")
     return 0
+
+
+def run_quality_group(args: argparse.Namespace, plan, argv: list[str] | None) -> int:
+    from bench.quality import other_kind_cells, quality_peers, run_quality
+    from bench.quality_report import write_quality
+
+    sets, peers = args.sets or plan.quality_sets, args.peers or quality_peers(plan)
+    repeats = args.repeats if args.repeats is not None else tuple(range(plan.quality_repeats))
+    unknown = [f"peer {p!r}" for p in peers if p not in quality_peers(plan)] + \
+        [f"dataset {s!r}" for s in sets if not (args.datasets / s).is_dir()]
+    if unknown:
+        print(f"--peers/--sets: unknown {', '.join(unknown)}; peers: {', '.join(quality_peers(plan))}; datasets are "
+              f"folders of {args.datasets}.", file=sys.stderr)
+        return 2
+    mixed = other_kind_cells(args.out, plan.tiny)
+    if mixed:
+        print(f"{args.out} holds cells of a {'full' if plan.tiny else 'tiny'} run (e.g. {mixed[0]}); a "
+              f"{'tiny' if plan.tiny else 'full'} run never mixes with them: give another --out.", file=sys.stderr)
+        return 2
+    command = "python -m bench " + " ".join(sys.argv[1:] if argv is None else argv)
+    machine = describe_machine()
+    workdir = Path(tempfile.mkdtemp(prefix="classmill-bench-quality-"))
+    print(f"classmill held-out quality{' (tiny)' if plan.tiny else ''}: {', '.join(sets)} x {', '.join(peers)} x "
+          f"repeats {', '.join(map(str, repeats))}; cells in {args.out / 'cells'}; work folder {workdir}", flush=True)
+    try:
+        done = run_quality(plan, args.out, workdir, machine, sets=tuple(sets), peers=tuple(peers),
+                           repeats=repeats, redo=args.redo)
+    finally:
+        if args.keep_work:
+            print(f"work folder kept: {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    machine["load_average_at_end"] = load_average()
+    json_path, md_path = write_quality(args.out, plan, machine, command)
+    print()
+    print(md_path.read_text(encoding="utf-8"))
+    print(f"cells measured now: {len(done['ran'])}, already present (skipped): {len(done['skipped'])}, "
+          f"failed: {len(done['failed'])}{' (' + ', '.join(done['failed']) + ')' if done['failed'] else ''}")
+    print(f"results: {md_path} and {json_path}")
+    return 1 if done["failed"] else 0
 
 
 def carry_over(results: dict, out: Path, groups: tuple[str, ...]) -> list[str]:

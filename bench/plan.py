@@ -78,6 +78,21 @@ class BenchPlan:
     endpoint_concurrency: int = 64
     endpoint_runs: int = 3
     endpoint_warmup_requests: int = 128
+    # Held-out quality (python -m bench quality): per set and repeat r, classmill's stratified split with
+    # seed r into train / val / test; every peer trains on train, classmill selects on val, all are
+    # scored on test. The reference loop runs at reference_image_size / reference_resize and again at
+    # the default preset's resolved input size (resize scaled by the same 256/224).
+    quality_sets: tuple[str, ...] = ("casting", "neu-steel", "sign-digits", "cifar10-mini", "imagenette-mini")
+    # ImageNet-pretrained backbones have seen these classes: their accuracy says nothing about transfer.
+    quality_speed_only_sets: tuple[str, ...] = ("imagenette-mini",)
+    quality_repeats: int = 3
+    quality_presets: tuple[str, ...] = ("fast", "balanced", "accurate")
+    quality_default_preset: str = "balanced"
+    quality_val: float = 0.2
+    quality_test: float = 0.25
+    quality_classmill_overrides: dict = field(default_factory=dict)  # per preset; only the tiny plan shrinks them
+    quality_timeout_s: float = 3600.0
+    quality_peer_timeout_s: dict = field(default_factory=lambda: {"classmill-accurate": 3 * 3600.0})
     # Tiny plan: small stand-in datasets made from the shared ones.
     tiny_images_per_class: int = 0
     tiny_image_px: int = 0
@@ -139,4 +154,15 @@ def tiny_plan(datasets_dir: Path = SHARED_DATASETS) -> BenchPlan:
         endpoint_concurrency=16,
         endpoint_runs=1,
         endpoint_warmup_requests=16,
+        # 24 per class: 13 train + 5 val + 6 test. The reference runs at 64 px, the presets at 48 px,
+        # so "equal input size" is a different run from the reference's own size even here.
+        quality_sets=("casting",),
+        quality_repeats=1,
+        quality_classmill_overrides={
+            "fast": {"image_size": 48, "head_warmup_steps": 20},
+            "balanced": {"epochs": 1, "image_size": 48, "batch_size": 16, "head_warmup_steps": 20},
+            "accurate": {"epochs": 1, "image_size": 48, "batch_size": 16, "head_warmup_steps": 20},
+        },
+        quality_timeout_s=180.0,
+        quality_peer_timeout_s={},
     )

@@ -66,7 +66,7 @@ def render_markdown(r: dict) -> str:
     lines = ["# classmill benchmark results", ""]
     lines += [f"`{r['command']}` — {'TINY smoke configuration: figures are meaningless' if r['plan']['tiny'] else 'full run'}; "
               f"{r['wall_s'] / 60:.1f} min in all, finished {r['finished']}.", ""]
-    lines += _machine(r["machine"])
+    lines += machine_section(r["machine"])
     runs: dict[tuple, list[str]] = {}
     for group, came in r.get("carried_over", {}).items():
         runs.setdefault((came.get("command"), came.get("finished"), came.get("git_revision")), []).append(group)
@@ -97,7 +97,8 @@ def render_markdown(r: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _machine(m: dict) -> list[str]:
+def machine_section(m: dict) -> list[str]:
+    """The "## Machine" table; the quality report shows the same one."""
     flags = ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in m["cpu_flags"].items())
     versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v)
     return [

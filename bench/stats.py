@@ -1,4 +1,4 @@
-"""The few statistics the report quotes: medians of repeats, latency percentiles, ratios."""
+"""The few statistics the report quotes: medians, means and spreads of repeats, latency percentiles, ratios."""
 
 from __future__ import annotations
 
@@ -25,3 +25,12 @@ def ratio(numerator: float | None, denominator: float | None) -> float | None:
     if numerator is None or denominator is None or denominator == 0:
         return None
     return numerator / denominator
+
+
+def mean(values: list[float]) -> float | None:
+    return statistics.fmean(values) if values else None
+
+
+def stdev(values: list[float]) -> float | None:
+    """Sample standard deviation (n - 1): the spread between repeats; None below two repeats."""
+    return statistics.stdev(values) if len(values) >= 2 else None

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bench.child import run_child
 from bench.plan import BenchPlan
-from bench.splits import make_split_tree, make_tiny_dataset, run_val_keys
+from bench.splits import make_split_tree, make_tiny_dataset, run_split_keys
 from bench.stats import median, ratio
 from bench.ultralytics_venv import ultralytics_python
 
@@ -73,7 +73,7 @@ def _train_classmill(plan: BenchPlan, workdir: Path, dataset: str, preset: str, 
     extra = {}
     if outcome.ok:
         # The peers are only comparable if classmill validated on exactly the images they do.
-        extra["same_split_as_peers"] = run_val_keys(run_dir) == split.val_keys()
+        extra["same_split_as_peers"] = run_split_keys(run_dir, "val") == split.keys("val")
     return _finish(f"{dataset}: classmill {preset}", outcome, extra)
 
 

@@ -5,6 +5,10 @@ mean = std = 0.5, torchvision ImageFolder over the same split, RandomResizedCrop
 training and Resize + CenterCrop for validation, AdamW at 1e-3 with a cosine schedule, batch 32,
 a DataLoader with 2 workers decoding every image every epoch, eager mode. Nothing tuned: this
 is the baseline a person gets without classmill.
+
+With spec["score_part"] (e.g. "test"), the model after its last epoch (no selection: the loop
+keeps no best checkpoint) is also run over that folder of the tree, outside the timed training,
+and its per-image probabilities are returned for bench.held_out to score.
 """
 
 from __future__ import annotations
@@ -56,9 +60,10 @@ def measure(spec: dict) -> dict:
         epochs.append({"epoch": epoch + 1, "elapsed_s": round(time.perf_counter() - started, 2),
                        "val_top1": correct / total})
         print(f"epoch {epoch + 1}: val top-1 {correct / total:.4f} at {epochs[-1]['elapsed_s']:.0f} s", flush=True)
-    return {
+    result = {
         "status": "ok",
         "image_size": size,
+        "resize": resize,
         "batch_size": spec["batch_size"],
         "epochs_planned": spec["epochs"],
         "wall_s": round(time.perf_counter() - started, 2),
@@ -67,6 +72,31 @@ def measure(spec: dict) -> dict:
         "val_images": len(val_set),
         "epochs": epochs,
     }
+    if spec.get("score_part"):
+        result["held_out"] = _predict_folder(model, f"{spec['tree']}/{spec['score_part']}", val_set.transform,
+                                             spec["batch_size"], spec["workers"], train_set.classes)
+    return result
+
+
+def _predict_folder(model, folder: str, transform, batch_size: int, workers: int, classes: list[str]) -> dict:
+    """Softmax probabilities for every image of an ImageFolder, with the validation transform."""
+    import torch
+    from torch.utils.data import DataLoader
+    from torchvision import datasets
+
+    from bench.held_out import predictions
+
+    scored = datasets.ImageFolder(folder, transform)
+    if scored.classes != classes:  # a class with no test image would shift every label index
+        raise ValueError(f"{folder}: classes {scored.classes} differ from the training folder's {classes}")
+    model.eval()
+    probs = []
+    with torch.no_grad():
+        for images, _ in DataLoader(scored, batch_size=batch_size, num_workers=workers):
+            probs.append(torch.softmax(model(images), dim=1))
+    paths = [path for path, _ in scored.samples]
+    labels = [classes[index] for _, index in scored.samples]
+    return predictions(classes, paths, labels, torch.cat(probs).numpy())
 
 
 if __name__ == "__main__":

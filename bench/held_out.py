@@ -1,0 +1,52 @@
+"""Held-out scoring: what a training child hands back about the test part, and the figures made from it.
+
+Every peer's child returns the same thing — the class list and, per test image, its path, its true
+label and the model's probabilities — and the parent computes every figure from that with one code
+path (classmill.evaluate's own metrics and ECE), so no peer is scored by different arithmetic.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ECE_BINS = 15
+
+
+def predictions(classes: list[str], paths: list, labels: list[str], probs) -> dict:
+    """The child's side: one row per image, probabilities in `classes` order (rounded: the JSON stays small)."""
+    return {"classes": list(classes), "paths": [str(Path(p).resolve()) for p in paths], "labels": list(labels),
+            "probs": [[round(float(x), 5) for x in row] for row in probs]}
+
+
+def score(pred: dict, dataset: Path) -> tuple[dict, dict]:
+    """(figures, compact per-image record) from a child's predictions; paths kept relative to `dataset`."""
+    import numpy as np
+
+    from classmill.evaluate.calibration import expected_calibration_error
+    from classmill.evaluate.inputs import validate_predictions
+    from classmill.evaluate.metrics import compute_overall_metrics
+
+    classes = pred["classes"]
+    unknown = sorted(set(pred["labels"]) - set(classes))
+    if unknown:
+        raise ValueError(f"test labels {unknown} are not among the model's classes {classes}")
+    checked = validate_predictions([classes.index(label) for label in pred["labels"]], np.asarray(pred["probs"]),
+                                   classes, pred["paths"])
+    overall = compute_overall_metrics(checked)
+    confidence = checked.probs.max(axis=1)
+    calibration = expected_calibration_error(confidence, checked.y_pred == checked.y_true, ECE_BINS)
+    root = Path(dataset).resolve()
+    figures = {"images": checked.n_images, "top1": overall.accuracy, "macro_f1": overall.macro_f1,
+               "ece": calibration.ece, "ece_bins": ECE_BINS, "mean_confidence": calibration.mean_confidence}
+    # Enough to recompute every figure above, and to pair two peers image by image.
+    record = {"classes": classes, "paths": [_relative(p, root) for p in pred["paths"]],
+              "y_true": checked.y_true.tolist(), "y_pred": checked.y_pred.tolist(),
+              "confidence": [round(float(c), 4) for c in confidence]}
+    return figures, record
+
+
+def _relative(path: str, root: Path) -> str:
+    try:
+        return str(Path(path).relative_to(root))
+    except ValueError:
+        return path
