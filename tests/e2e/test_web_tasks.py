@@ -1,6 +1,7 @@
 """The project, new-task and task pages in headless chromium: a tiny dataset made through the API, a `fast`
 task created on the form (tiny options typed into the advanced fields), followed live to done with its curve
-drawn and its model version linked; then the same pages in 简体中文.
+drawn and its model version linked; then the same pages in 简体中文. A second task is paused on its page once
+its curve moves and resumed there, to done.
 
 Also measures how long a training event takes to move the curve: the event's own time (written by the
 trainer into events.jsonl) against the browser's clock in the animation frame after the chart took it
@@ -10,9 +11,11 @@ trainer into events.jsonl) against the browser's clock in the animation frame af
 from __future__ import annotations
 
 import io
+import json
 import re
 import shutil
 import statistics
+import time
 import zipfile
 from pathlib import Path
 
@@ -27,6 +30,7 @@ from support.training import wait_for
 pytestmark = needs_chromium
 
 PRESET_TIMES = Path(__file__).parents[2] / "bench" / "results" / "preset_times.json"
+EPOCHS_TO_PAUSE = 6  # balanced at 32 px on 32 images: seconds of training on an idle 2-core machine, time to pause
 
 
 @pytest.fixture
@@ -126,8 +130,89 @@ def test_a_fast_task_from_the_form_to_its_model_version_with_live_curves(live_pl
     page.goto(f"/projects/{project}")
     page.get_by_role("link", name="#1 first try").click()
     expect(page.locator("[data-state-badge=succeeded]")).to_have_text("完成")
+    # a finished task's page replays its run: the tiles and both curves fill in, as on the live page
+    expect(page.locator(".stat-grid dd").first).to_have_text("1 / 1")
+    expect(page.locator('[data-chart="loss"]')).not_to_have_attribute("data-points", re.compile(r"^[01]$"))
+    expect(page.locator(".stat-grid dd").last).to_contain_text("%")
     screenshots.take(page, "zh-task")
 
     assert watch.console_errors == []
     assert watch.error_pages == [(404, f"/projects/{project}/shares")]
+    assert watch.foreign_requests == []
+
+
+def test_pause_and_resume_on_the_task_page(live_platform, browser_page, tmp_path):
+    """A task long enough to pause (balanced, a few epochs at 32 px): Pause once the curve moves, the page shows
+    the paused state and its Resume button; Resume continues from the checkpoint to a model version."""
+    from playwright.sync_api import expect
+
+    screenshots = Screenshots(tmp_path / "screenshots", prefix="tasks-pause")
+    project = _tiny_project(live_platform)
+    options = {**TINY_TASK_OPTIONS, "epochs": EPOCHS_TO_PAUSE, "head_warmup_steps": 0}
+    with live_platform.admin_client() as api:
+        created = api.post(f"/api/v1/projects/{project}/tasks", json={
+            "name": "long run", "dataset_version": 1, "preset": "balanced", "options": options})
+        assert created.status_code == 201, created.text
+        task = created.json()
+    page, watch = browser_page
+    log_in(page, ADMIN["username"], ADMIN["password"])
+    started = time.monotonic()
+    page.goto(f"/tasks/{task['id']}")
+    pause, resume = page.get_by_role("button", name="Pause"), page.get_by_role("button", name="Resume")
+
+    expect(page.locator("[data-chart=loss]")).not_to_have_attribute("data-points", "0", timeout=60_000)
+    progress_at = time.monotonic() - started
+    pause.click()
+    ended = page.locator("[data-state-badge=paused]:visible, [data-state-badge=succeeded]:visible")
+    expect(ended).to_be_visible(timeout=60_000)
+    assert ended.get_attribute("data-state-badge") == "paused", (
+        f"the training ended before the pause reached it: make EPOCHS_TO_PAUSE ({EPOCHS_TO_PAUSE}) larger")
+    expect(page.locator(".task-status")).to_have_text("Paused at a checkpoint. Resume it to continue from there.")
+    expect(resume).to_be_visible()
+    expect(pause).to_be_hidden()
+    expect(page.get_by_role("button", name="Stop")).to_be_hidden()
+    step_shown = page.locator(".stat-grid div").filter(has_text="Step").locator("dd")
+    expect(step_shown).to_have_text(re.compile(r"^\d+ / \d+$"))  # where Resume continues from
+    paused_step = step_shown.text_content()
+    # the bar agrees with the epoch and the step (the job's row records the pause's step too)
+    epochs_done, epochs = map(int, page.locator(".stat-grid div").filter(has_text="Epoch").locator("dd")
+                              .text_content().split(" / "))
+    step, steps = map(int, paused_step.split(" / "))
+    expect(page.locator(".progress-percent")).to_have_text(f"{round(100 * (epochs_done + step / steps) / epochs)} %")
+    points_paused = int(page.locator("[data-chart=loss]").get_attribute("data-points"))
+    if page.locator("[data-chart=accuracy]").get_attribute("data-points") == "0":  # paused before a validation
+        expect(page.get_by_text("The accuracy appears when the first epoch has been validated.")).to_be_visible()
+    with live_platform.admin_client() as api:
+        paused = api.get(f"/api/v1/tasks/{task['id']}").json()
+    assert paused["job"]["state"] == "paused" and paused["model_versions"] == []
+    screenshots.take(page, "paused")
+    paused_at = time.monotonic() - started
+
+    resume.click()
+    expect(page.locator("[data-state-badge=succeeded]")).to_be_visible(timeout=240_000)  # a busy machine is slow
+    link = page.get_by_role("link", name=re.compile(r"Model version v1"))
+    expect(link).to_be_visible(timeout=30_000)
+    expect(resume).to_be_hidden()
+    assert int(page.locator("[data-chart=loss]").get_attribute("data-points")) > points_paused  # the curve went on
+    assert int(page.locator("[data-chart=accuracy]").get_attribute("data-points")) >= 1
+    expect(page.get_by_text("The accuracy appears when the first epoch has been validated.")).to_be_hidden()
+    assert page.locator("[data-chart=loss] canvas").count() == 1
+    with live_platform.admin_client() as api:
+        done = api.get(f"/api/v1/tasks/{task['id']}").json()
+    # a second attempt went on from the pause's checkpoint (not from the start) to the last epoch
+    assert done["job"]["attempt"] != paused["job"]["attempt"]
+    assert done["model_versions"][0]["epochs"] == EPOCHS_TO_PAUSE, done
+    events = [json.loads(line) for line in
+              (live_platform.workspace / "runs" / f"task-{task['id']}" / "events.jsonl").read_text().splitlines()]
+    starts = [e for e in events if e["type"] == "start"]
+    assert [e["resumed"] for e in starts] == [False, True], starts
+    pause_status = next(e for e in events if e["type"] == "status")
+    assert pause_status["status"] == "paused"
+    assert paused_step == f"{pause_status['step']} / {starts[0]['steps_per_epoch']}"
+    assert (starts[1]["epoch"], starts[1]["step"]) == (pause_status["epoch"], pause_status["step"])
+    print(f"\npause/resume: progress at {progress_at:.1f} s, paused at {paused_at:.1f} s, "
+          f"done at {time.monotonic() - started:.1f} s")
+
+    assert watch.console_errors == []
+    assert watch.error_pages == []
     assert watch.foreign_requests == []

@@ -210,3 +210,34 @@ def test_moving_images_between_splits_and_relabelling_into_a_new_class_in_one_ed
                    422)
     assert_problem(world.alice.post(f"{url}/2/images/edit", json={"move": [{"hashes": [hashes[0]], "split": "lunch"}]}),
                    422)
+
+
+def test_restore_undoes_edits_and_refuses_one_that_changes_nothing(world):
+    dataset, _, hashes = world.dataset("alice", "pets", IMAGES)
+    url = f"/api/v1/datasets/{dataset.id}/versions"
+    split = world.alice.post(f"{url}/1/split", json={"val": 0.34, "test": 0, "seed": 3}).json()  # v2
+    edited = world.alice.post(f"{url}/2/images/edit", json={  # v3: relabelled into a new class, moved, deleted
+        "new_classes": ["kitten"], "relabel": [{"hashes": hashes[:2], "label": "kitten"}],
+        "move": [{"hashes": [hashes[3]], "split": None}], "delete": [hashes[5]]}).json()
+    restored = world.alice.post(f"{url}/3/restore", json={"from_version": 2})
+    assert restored.status_code == 201, restored.text
+    v4 = restored.json()
+    assert (v4["number"], v4["parent_id"], v4["summary"]) == (4, edited["id"], "restored version 2")
+    assert v4["classes"] == ["cat", "dog"] and v4["split_settings"] == split["split_settings"] is not None
+    assert v4["check_report"]["inherited_from_version"] == 1
+    diff = world.alice.get(f"{url}/4/diff", params={"from": 2}).json()
+    assert diff["counts"] == {"added": 0, "removed": 0, "relabelled": 0, "moved": 0}, diff
+    assert world.alice.get(f"{url}/4/classes").json() == world.alice.get(f"{url}/2/classes").json()
+    # the edit itself stays in the history, and restoring it again redoes it
+    redone = world.alice.post(f"{url}/4/restore", json={"from_version": 3}).json()
+    assert redone["classes"] == ["cat", "dog", "kitten"] and redone["image_count"] == 5
+
+    body = assert_problem(world.alice.post(f"{url}/5/restore", json={"from_version": 3}), 422,
+                          "nothing_to_restore")
+    assert "version 5 already has the images" in body["detail"]
+    assert_problem(world.alice.post(f"{url}/5/restore", json={"from_version": 9}), 404, "version_not_found")
+    assert_problem(world.alice.post(f"{url}/5/restore", json={}), 422)
+    assert_problem(world.bob.post(f"{url}/5/restore", json={"from_version": 1}), 404, "dataset_not_found")
+    world.share(dataset.id, "bob", "read")
+    assert_problem(world.bob.post(f"{url}/5/restore", json={"from_version": 1}), 403, "read_only_share")
+    assert world.alice.get(url).json()["total"] == 5

@@ -276,3 +276,17 @@ def test_a_resumed_job_waits_for_its_previous_process_to_end(runner):
         old.kill()
         old.wait()
     runner.wait_state(executor, job_id, "succeeded")
+
+
+def test_a_pause_reports_the_step_it_checkpointed_at_not_the_last_step_event(tmp_path):
+    from classmill.server.jobs.entry import JobContext
+
+    reported = []
+    ctx = JobContext(job_id=1, attempt="a", kind="train", params={}, workspace=tmp_path, sessions=None)
+    ctx.report = lambda phase, done, total, force=False: reported.append((phase, done, total, force))
+    ctx.event({"type": "start", "epoch": 0, "step": 0, "epochs": 6, "steps_per_epoch": 4})
+    ctx.event({"type": "step", "epoch": 0, "step": 1, "steps_per_epoch": 4, "loss": 1.0})
+    ctx.event({"type": "status", "status": "paused", "epoch": 0, "step": 3})
+    assert reported == [("train", 0, 24, True), ("train", 1, 24, False), ("train", 3, 24, True)]
+    ctx.event({"type": "epoch", "epoch": 1, "epochs": 6})
+    assert reported[-1] == ("train", 4, 24, True)

@@ -67,6 +67,14 @@ class PageWatch:
 _FAILED_LOAD = "Failed to load resource: the server responded with a status of"
 
 
+# Every <img> inside the viewport has finished (loaded or failed: a broken one is shown as broken).
+_VISIBLE_IMAGES_LOADED = """() => [...document.images].every((img) => {
+    const box = img.getBoundingClientRect();
+    const onScreen = box.width > 0 && box.bottom > 0 && box.top < innerHeight && box.right > 0 && box.left < innerWidth;
+    return !onScreen || img.complete;
+})"""
+
+
 @dataclass
 class Screenshots:
     """Saves each page as <folder>/<NN-name>.png (a test artefact), and into $CLASSMILL_SCREENSHOT_DIR too."""
@@ -79,6 +87,8 @@ class Screenshots:
         self.folder.mkdir(parents=True, exist_ok=True)
         number = f"{len(self.taken) + 1:02d}"
         path = self.folder / (f"{self.prefix}-{number}-{name}.png" if self.prefix else f"{number}-{name}.png")
+        # the picture a visitor gets once the page settles: thumbnails on screen loaded, not their grey boxes
+        page.wait_for_function(_VISIBLE_IMAGES_LOADED, timeout=15_000)
         page.screenshot(path=str(path))  # the viewport: what a 1366x768 screen shows without scrolling
         self.taken.append(path)
         if os.environ.get(SCREENSHOT_DIR_ENV):

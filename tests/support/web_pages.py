@@ -17,7 +17,7 @@ def csrf_of(page) -> str:
 
 
 def flash_of(page) -> str | None:
-    found = re.search(r'<p class="flash" role="status">(.*?)</p>', page.text, re.S)
+    found = re.search(r'<div class="flash" role="status">\s*<p class="flash-text">(.*?)</p>', page.text, re.S)
     return html.unescape(found.group(1)) if found else None
 
 

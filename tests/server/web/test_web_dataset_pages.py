@@ -177,3 +177,66 @@ def test_editing_the_selection_makes_a_new_version(app, client):
     with state.sessions() as session:
         assert session.scalar(select(DatasetVersion.number).where(DatasetVersion.dataset_id == dataset_id)
                               .order_by(DatasetVersion.number.desc()).limit(1)) == 5
+
+
+def _undo_form(page) -> dict:
+    """The flash's Undo form: its action and hidden fields."""
+    found = re.search(r'<form method="post" action="([^"]+)" class="flash-undo">(.*?)</form>', page.text, re.S)
+    assert found, "the flash has no Undo button"
+    return {"action": found.group(1), **dict(re.findall(r'name="(\w+)" value="([^"]*)"', found.group(2)))}
+
+
+def _labels(app, dataset_id: int, number: int) -> dict[str, tuple]:
+    with app.state.classmill.sessions() as session:
+        version = session.scalar(select(DatasetVersion).where(DatasetVersion.dataset_id == dataset_id,
+                                                               DatasetVersion.number == number))
+        return {r.content_hash: (r.label, r.split) for r in session.scalars(
+            select(VersionImage).where(VersionImage.version_id == version.id))}
+
+
+def test_undo_in_the_flash_restores_the_parent_in_a_new_version(app, client):
+    csrf = set_up_in_browser(client)
+    dataset_id, hashes = _dataset(app)
+    relabel = client.post(f"/datasets/{dataset_id}/versions/1/gallery/edit",
+                          data={"action": "relabel", "hashes": hashes[:2], "label": "ng", "csrf_token": csrf})
+    undo = _undo_form(relabel)
+    assert undo == {"action": f"/datasets/{dataset_id}/versions/2/restore", "csrf_token": csrf, "from_version": "1",
+                    "back": "gallery", "undo": "1"}
+    undone = client.post(undo.pop("action"), data=undo)
+    assert undone.url.path == f"/datasets/{dataset_id}/versions/3/gallery"
+    assert flash_of(undone) == ("Undone: version 3 has the images, labels and splits of version 1 again. "
+                                "Version 2 stays in the list of versions.")
+    assert 'class="flash-undo"' not in undone.text  # an undo offers no undo of its own
+    assert _labels(app, dataset_id, 3) == _labels(app, dataset_id, 1) != _labels(app, dataset_id, 2)
+    # restoring version 1 onto version 3 (equal to it) is refused, on the gallery it came from
+    again = client.post(f"/datasets/{dataset_id}/versions/3/restore",
+                        data={"from_version": "1", "back": "gallery", "undo": "1", "csrf_token": csrf})
+    assert again.status_code == 422 and "already has the images" in error_of(again)
+    assert "Gallery of version 3" in again.text
+    no_token = client.post(f"/datasets/{dataset_id}/versions/2/restore", data={"from_version": "1", "back": "dataset"})
+    assert no_token.status_code == 403
+
+
+def test_the_versions_list_restores_a_version_after_asking(app, client):
+    csrf = set_up_in_browser(client)
+    dataset_id, hashes = _dataset(app)
+    client.post(f"/datasets/{dataset_id}/versions/1/gallery/edit",
+                data={"action": "delete", "hashes": hashes[:1], "csrf_token": csrf})
+    page = client.get(f"/datasets/{dataset_id}")
+    # only the older version offers it, as a question posting to the newest version's restore
+    assert page.text.count("Restore this version") == 1
+    assert "Make a new version v3 with the images of v1?" in page.text
+    assert f'action="/datasets/{dataset_id}/versions/2/restore"' in page.text
+    restored = client.post(f"/datasets/{dataset_id}/versions/2/restore",
+                           data={"from_version": "1", "back": "dataset", "csrf_token": csrf})
+    assert restored.url.path == f"/datasets/{dataset_id}"
+    assert flash_of(restored) == "Version 3 was made from version 2: restored version 1."
+    assert _undo_form(restored)["back"] == "dataset"  # a restore is undone like any edit
+    assert "v3 restored version 1 admin" in _text(restored.text)
+    assert _labels(app, dataset_id, 3) == _labels(app, dataset_id, 1)
+    refused = client.post(f"/datasets/{dataset_id}/versions/3/restore",
+                          data={"from_version": "1", "back": "dataset", "csrf_token": csrf})
+    assert refused.status_code == 422 and "already has the images" in error_of(refused)
+    bad = client.post(f"/datasets/{dataset_id}/versions/3/restore",
+                      data={"from_version": "one", "back": "dataset", "csrf_token": csrf})
+    assert bad.status_code == 422 and "from_version" in error_of(bad)

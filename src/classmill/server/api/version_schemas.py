@@ -80,6 +80,10 @@ class MergeRequest(BaseModel):
     source_version: DbId
 
 
+class RestoreRequest(BaseModel):
+    from_version: DbId = Field(description="the number of the version (of the same dataset) to restore")
+
+
 class DiffOut(BaseModel):
     added: list[str]
     removed: list[str]

@@ -81,10 +81,12 @@ class JobContext:
             self._memo.update(epochs=event["epochs"], steps=event["steps_per_epoch"])
             self.report("train", event["epoch"] * event["steps_per_epoch"] + event["step"],
                         event["epochs"] * event["steps_per_epoch"], force=True)
-        elif kind in ("step", "epoch") and self._memo:
+        elif kind in ("step", "epoch", "status") and self._memo:
+            # A pause or stop's status names the step it checkpointed at, past the last (throttled) step event:
+            # the row must say where Resume continues from.
             steps = self._memo["steps"]
-            done = event["epoch"] * steps + event["step"] if kind == "step" else event["epoch"] * steps
-            self.report("train", done, self._memo["epochs"] * steps, force=kind == "epoch")
+            done = event["epoch"] * steps + (event["step"] if kind != "epoch" else 0)
+            self.report("train", done, self._memo["epochs"] * steps, force=kind != "step")
 
 
 KindFunction = Callable[[JobContext], "tuple[str, dict]"]

@@ -38,6 +38,7 @@ class Change:
     split_settings: object = _KEEP
     split_problems: tuple = ()
     new_files: tuple[ImageFile, ...] = ()  # images new to the store (put in the version's own transaction)
+    report_of: DatasetVersion | None = None  # whose files the version holds, for its check report (None: the base's)
 
 
 def _commit_change(session: Session, user: User, dataset_id: int, number: int,
@@ -49,9 +50,11 @@ def _commit_change(session: Session, user: User, dataset_id: int, number: int,
     if split_settings is _KEEP:
         every_split = all(r.split for r in change.rows.values())
         split_settings = base.split_settings if every_split else None
-    # The parent's check report describes the parent's files; it is kept, marked as inherited.
-    report = {**{k: v for k, v in base.check_report.items() if k != "split_problems"},
-              "inherited_from_version": base.check_report.get("inherited_from_version", base.number)}
+    # The parent's check report describes the parent's files; it is kept, marked as inherited. A restore
+    # holds another version's files and splits again, so it takes that version's report, split problems too.
+    origin, restoring = change.report_of or base, change.report_of is not None
+    report = {**{k: v for k, v in origin.check_report.items() if k != "split_problems" or restoring},
+              "inherited_from_version": origin.check_report.get("inherited_from_version", origin.number)}
     if change.split_problems:
         report["split_problems"] = [p.to_dict() for p in change.split_problems]
     # New files go in under the store lock, re-put if a garbage collection took them (image_store.py).
@@ -279,4 +282,22 @@ def merge_version(session: Session, user: User, dataset_id: int, number: int, *,
         summary = (f"merged version {source_number} of dataset {source_dataset_id}: {len(new)} image(s), "
                    f"{len(new_classes)} new class(es)")
         return Change(out, [*base.classes, *new_classes], summary)
+    return _commit_change(session, user, dataset_id, number, make)
+
+
+def restore_version(session: Session, user: User, dataset_id: int, number: int, *,
+                    from_number: int) -> DatasetVersion:
+    """A new version (parent `number`) whose images, labels, splits and classes are version `from_number`'s:
+    the undo of every edit between them, with nothing taken out of the history."""
+    _, source = get_version(session, user, dataset_id, from_number)
+    source_rows = version_rows(session, source)
+
+    def make(base: DatasetVersion, rows: dict[str, VersionImageRow]) -> Change:
+        placed = {h: (r.label, r.split) for h, r in rows.items()}
+        if placed == {h: (r.label, r.split) for h, r in source_rows.items()} and base.classes == source.classes:
+            raise Invalid(f"version {base.number} already has the images, labels, splits and classes of version "
+                          f"{from_number}.", "Restore a version that differs from it, or leave it as it is.",
+                          code="nothing_to_restore")
+        return Change(dict(source_rows), list(source.classes), f"restored version {from_number}",
+                      source.split_settings, report_of=source)
     return _commit_change(session, user, dataset_id, number, make)

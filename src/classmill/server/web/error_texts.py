@@ -35,6 +35,9 @@ ERROR_TEXTS: dict[str, tuple[str, str]] = {
     "username_taken": (N_("That username is already taken."), N_("Choose another username.")),
     "class_exists": (N_("This version already has a class with that name."),
                      N_("Relabel the images into it instead, or choose another name.")),
+    "nothing_to_restore": (N_("This version already has the images, labels, splits and classes of the one to "
+                              "restore."),
+                           N_("Restore a version that differs from it, or leave it as it is.")),
     "too_few_images": (N_("Some chosen classes have too few images to train on."),
                        N_("Add images to those classes (a new dataset version), or leave them out of the task.")),
     "too_few_classes": (N_("A task needs at least two classes with images."),

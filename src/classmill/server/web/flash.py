@@ -2,12 +2,14 @@
 
 The cookie holds a message key and its values, never text: the text comes from MESSAGES, translated
 into the language of the page that shows it. An unknown key or missing value shows nothing.
+A new dataset version's message carries an Undo button (restore its parent), built from its values.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+from dataclasses import dataclass
 
 from fastapi import Request, Response
 
@@ -27,6 +29,8 @@ MESSAGES = {
     "user_enabled": N_("User “%(name)s” can log in again."),
     "dataset_created": N_("Dataset “%(name)s” was created. Next, import its images."),
     "version_made": N_("Version %(number)s was made from version %(parent)s: %(summary)s."),
+    "version_undone": N_("Undone: version %(number)s has the images, labels and splits of version %(source)s "
+                         "again. Version %(undone)s stays in the list of versions."),
     "project_created": N_("Project “%(name)s” was created."),
     "logged_out": N_("You have logged out."),
     "password_changed": N_("Your password was changed and all your logins ended. Log in with the new password."),
@@ -40,6 +44,25 @@ MESSAGES = {
 }
 
 
+UNDO_BACK = ("gallery", "dataset")  # where an undo goes afterwards: the new version's gallery or the dataset page
+
+
+@dataclass(frozen=True)
+class Undo:
+    """Undoing version `number` of dataset `dataset`: restore its parent `parent`, then show `back`."""
+
+    dataset: int
+    number: int
+    parent: int
+    back: str
+
+
+@dataclass(frozen=True)
+class Flash:
+    text: str
+    undo: Undo | None = None
+
+
 def flash(response: Response, key: str, **values: str) -> None:
     if key not in MESSAGES:
         raise KeyError(f"no flash message {key!r}")
@@ -47,7 +70,14 @@ def flash(response: Response, key: str, **values: str) -> None:
     response.set_cookie(FLASH_COOKIE, data[:_MAX_COOKIE_CHARS], max_age=60, httponly=True, samesite="lax", path="/")
 
 
-def take_flash(request: Request, translate) -> str | None:
+def flash_new_version(response: Response, dataset_id: int, number: int, parent: int, summary: str, *,
+                      back: str) -> None:
+    """"Version `number` was made from `parent`", with an Undo button that returns to `back` (UNDO_BACK)."""
+    flash(response, "version_made", dataset=str(dataset_id), number=str(number), parent=str(parent),
+          summary=summary[:200], back=back)  # take_flash shows 200 characters; the cookie must not be cut
+
+
+def take_flash(request: Request, translate) -> Flash | None:
     """The pending message in the page's language, or None; the caller clears the cookie (clear_flash)."""
     raw = request.cookies.get(FLASH_COOKIE)
     if not raw:
@@ -55,8 +85,17 @@ def take_flash(request: Request, translate) -> str | None:
     try:
         data = json.loads(base64.urlsafe_b64decode(raw.encode()))
         values = {str(k): str(v)[:200] for k, v in dict(data["values"]).items()}
-        return translate(MESSAGES[data["key"]]) % values
+        return Flash(translate(MESSAGES[data["key"]]) % values, _undo(data["key"], values))
     except (ValueError, KeyError, TypeError):  # not ours, or cut short: show nothing
+        return None
+
+
+def _undo(key: str, values: dict[str, str]) -> Undo | None:
+    if key != "version_made" or values.get("back") not in UNDO_BACK:
+        return None
+    try:
+        return Undo(int(values["dataset"]), int(values["number"]), int(values["parent"]), values["back"])
+    except (KeyError, ValueError):  # a message from before undo existed: no button
         return None
 
 

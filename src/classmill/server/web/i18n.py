@@ -66,6 +66,13 @@ def format_number(value: int | float, locale: str) -> str:
     return format_decimal(value, locale=locale)
 
 
+def format_size(size_bytes: int | float, locale: str) -> str:
+    """A file's size in MB with one decimal, or in whole KB below 0.1 MB, where "0.0 MB" would say nothing."""
+    if size_bytes < 100_000:
+        return f"{format_decimal(round(size_bytes / 1000) or (1 if size_bytes else 0), locale=locale)} KB"
+    return f"{format_decimal(round(size_bytes / 1e6, 1), format='#,##0.0', locale=locale)} MB"
+
+
 def format_when(value: datetime | None) -> str:
     """A moment as 'YYYY-MM-DD HH:MM UTC' (app.js shows it in the browser's time zone: same shape, no jump)."""
     if value is None:

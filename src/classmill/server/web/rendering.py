@@ -13,8 +13,8 @@ from classmill import __version__
 from classmill.server.web.check_rule_texts import rule_title
 from classmill.server.web.error_texts import translated_error, translated_error_texts
 from classmill.server.web.flash import clear_flash, take_flash
-from classmill.server.web.i18n import (LANGUAGE_COOKIE, LOCALES, choose_locale, format_number, format_when,
-                                       html_lang, iso_when, translations)
+from classmill.server.web.i18n import (LANGUAGE_COOKIE, LOCALES, choose_locale, format_number, format_size,
+                                       format_when, html_lang, iso_when, translations)
 from classmill.server.web.static import static_url
 from classmill.server.web.visitors import CSRF_FIELD, Visitor
 
@@ -43,7 +43,8 @@ def environment(locale: str) -> Environment:
                        csrf_field_name=CSRF_FIELD, version=__version__)
     env.globals["translated_error"] = partial(translated_error, gettext=translations(locale).gettext)
     env.globals["error_texts"] = translated_error_texts(translations(locale).gettext)  # for page scripts
-    env.filters.update(number=partial(format_number, locale=locale), when=format_when, iso=iso_when,
+    env.filters.update(number=partial(format_number, locale=locale), size=partial(format_size, locale=locale),
+                       when=format_when, iso=iso_when,
                        rule_title=partial(rule_title, gettext=translations(locale).gettext))
     return env
 

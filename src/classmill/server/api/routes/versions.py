@@ -12,8 +12,8 @@ from classmill.server.api.numbers import DbId
 from classmill.server.api.paging import Page, PageDep
 from classmill.server.api.routes.images import gallery_item
 from classmill.server.api.version_schemas import (
-    ClassAdd, ClassDelete, ClassRename, DiffOut, GalleryImageOut, ImagesAdd, ImagesEdit, MergeRequest, SplitRequest,
-    VersionOut,
+    ClassAdd, ClassDelete, ClassRename, DiffOut, GalleryImageOut, ImagesAdd, ImagesEdit, MergeRequest, RestoreRequest,
+    SplitRequest, VersionOut,
 )
 from classmill.server.services import gallery, version_edits, versions
 from classmill.server.services.version_export import export_version
@@ -91,6 +91,13 @@ def apply_split(dataset_id: DbId, number: DbId, body: SplitRequest, user: Curren
 def merge(dataset_id: DbId, number: DbId, body: MergeRequest, user: CurrentUser, session: SessionDep) -> VersionOut:
     made = version_edits.merge_version(session, user, dataset_id, number, source_dataset_id=body.source_dataset_id,
                                        source_number=body.source_version)
+    return VersionOut.model_validate(made)
+
+
+@router.post("/{number}/restore", summary="Restore an earlier version's images, labels, splits and classes "
+             "(an undo): a new version", **_EDIT)
+def restore(dataset_id: DbId, number: DbId, body: RestoreRequest, user: CurrentUser, session: SessionDep) -> VersionOut:
+    made = version_edits.restore_version(session, user, dataset_id, number, from_number=body.from_version)
     return VersionOut.model_validate(made)
 
 

@@ -30,9 +30,10 @@ def dataset_page(request: Request, dataset_id: DbId, visitor: VisitorDep, sessio
 def render_dataset_page(request: Request, visitor: Visitor, session, state, dataset_id: int, page: int = 1, *,
                         status: int = 200, split_error: PageError | None = None,
                         split_form: dict | None = None, path_error: PageError | None = None,
-                        path_form: str = "") -> Response:
+                        path_form: str = "", restore_error: PageError | None = None) -> Response:
     """The dataset page; split_error/split_form: a refused split, shown in its (open) dialog;
-    path_error/path_form: a refused server-path import, shown in its form."""
+    path_error/path_form: a refused server-path import, shown in its form; restore_error: a refused
+    restore (or undo), shown above the versions."""
     dataset = datasets.get_dataset(session, visitor.user, dataset_id)
     listed = versions.list_versions(session, visitor.user, dataset_id, page_request(page))
     newest = datasets.newest_version(session, dataset_id)
@@ -47,7 +48,7 @@ def render_dataset_page(request: Request, visitor: Visitor, session, state, data
                   split_form=split_form or {"val": "20", "test": "10", "seed": "0"},
                   # only admins may import from the server's disk, and only from these folders
                   import_roots=state.settings.import_roots if visitor.user.is_admin else [],
-                  path_error=path_error, path_form=path_form)
+                  path_error=path_error, path_form=path_form, restore_error=restore_error)
 
 
 @router.get("/{dataset_id}/versions/{number}/diff")

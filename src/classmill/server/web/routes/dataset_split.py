@@ -12,7 +12,7 @@ from classmill.server.api.numbers import DbId
 from classmill.server.api.version_schemas import SplitRequest
 from classmill.server.errors import Invalid
 from classmill.server.services import version_edits
-from classmill.server.web.flash import flash
+from classmill.server.web.flash import flash_new_version
 from classmill.server.web.forms import FormText, error_status, form_body, page_error
 from classmill.server.web.routes.dataset_pages import render_dataset_page
 from classmill.server.web.routing import PageRoute
@@ -33,7 +33,7 @@ def split_version(request: Request, dataset_id: DbId, number: DbId, visitor: Pos
         return render_dataset_page(request, visitor, session, state, dataset_id, status=error_status(exc),
                                    split_error=page_error(exc), split_form=entered)
     response = RedirectResponse(f"/datasets/{dataset_id}", status_code=303)
-    flash(response, "version_made", number=str(made.number), parent=str(number), summary=made.summary)
+    flash_new_version(response, dataset_id, made.number, number, made.summary, back="dataset")
     return response
 
 

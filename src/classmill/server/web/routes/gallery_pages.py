@@ -19,7 +19,7 @@ from classmill.server.api.version_schemas import ImagesEdit
 from classmill.server.errors import Invalid
 from classmill.server.services import datasets, gallery, version_edits, versions
 from classmill.server.services.paging import PageRequest
-from classmill.server.web.flash import flash
+from classmill.server.web.flash import flash_new_version
 from classmill.server.web.forms import FormText, PageError, error_status, form_body, page_error
 from classmill.server.web.rendering import render
 from classmill.server.web.routing import PageRoute
@@ -30,6 +30,7 @@ router = APIRouter(prefix="/datasets/{dataset_id}/versions/{number}", route_clas
 TILES_PER_PAGE = 60
 MAX_PAGE = 1_000_000  # far past any version's last page; keeps the offset a small integer
 EDIT_ACTIONS = ("relabel", "new_class", "move", "delete")
+NO_FILTER = {"label": "", "split": "", "problem": "", "q": ""}
 FilterText = Annotated[str, Query(max_length=200)]
 
 
@@ -38,7 +39,7 @@ def gallery_view(request: Request, dataset_id: DbId, number: DbId, visitor: Visi
                  label: FilterText = "", split: FilterText = "", problem: FilterText = "", q: FilterText = "",
                  page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1) -> Response:
     where = {"label": label, "split": split, "problem": problem, "q": q}
-    return _gallery_page(request, visitor, session, dataset_id, number, where, page)
+    return render_gallery_page(request, visitor, session, dataset_id, number, where, page)
 
 
 @router.post("/gallery/edit")
@@ -55,13 +56,13 @@ def edit_selected(request: Request, dataset_id: DbId, number: DbId, visitor: Pos
                                            move=[(m.hashes, m.split) for m in body.move],
                                            new_classes=body.new_classes)
     except UserError as exc:
-        return _gallery_page(request, visitor, session, dataset_id, number, where, 1,
-                             status=error_status(exc), error=page_error(exc))
+        return render_gallery_page(request, visitor, session, dataset_id, number, where, 1,
+                                   status=error_status(exc), error=page_error(exc))
     # The new version's gallery, same filters but the class one (the images may have left that class).
     kept = {k: v for k, v in where.items() if v and not (k == "label" and action in ("relabel", "new_class"))}
     response = RedirectResponse(f"/datasets/{dataset_id}/versions/{made.number}/gallery"
                                 + (f"?{urlencode(kept)}" if kept else ""), status_code=303)
-    flash(response, "version_made", number=str(made.number), parent=str(number), summary=made.summary)
+    flash_new_version(response, dataset_id, made.number, number, made.summary, back="gallery")
     return response
 
 
@@ -79,8 +80,9 @@ def _edit_fields(action: str, hashes: list[str], label: str, split: str, new_cla
     return {"delete": hashes}
 
 
-def _gallery_page(request: Request, visitor: Visitor, session, dataset_id: int, number: int, where: dict,
-                  page: int, *, status: int = 200, error: PageError | None = None) -> Response:
+def render_gallery_page(request: Request, visitor: Visitor, session, dataset_id: int, number: int, where: dict,
+                        page: int, *, status: int = 200, error: PageError | None = None) -> Response:
+    """Page `page` of version `number`'s gallery filtered by `where` (NO_FILTER: all); `error`: a refused edit."""
     dataset, version = versions.get_version(session, visitor.user, dataset_id, number)
     found = gallery.gallery_page(session, visitor.user, dataset_id, number, gallery.GalleryFilter(
         where["label"] or None, where["split"] or None, where["problem"] or None, where["q"] or None),

@@ -117,10 +117,13 @@ class CurveChart {
     this.plot = new window.uPlot({
       width: Math.max(280, element.clientWidth), height: 220,
       scales: { x: { time: false } },
-      axes: [{ label: series.xLabel }, {}],
-      series: [{ label: series.xLabel }, ...series.map((s) => ({
+      // accuracy reads in % as everywhere else on the pages (its values are fractions)
+      axes: [{ label: series.xLabel }, series.percent ? { values: (u, splits) => splits.map((v) => `${+(100 * v).toFixed(1)} %`) } : {}],
+      // the x readout like the others: "—" until the pointer is over the chart (uPlot's own is "--")
+      series: [{ label: series.xLabel, value: (u, v) => (v === null || v === undefined ? "—" : v.toFixed(2)) },
+               ...series.map((s) => ({
         label: s.label, stroke: s.colour, width: 2, spanGaps: true, points: { show: true, size: 5 },
-        value: (u, v) => (v === null || v === undefined ? "—" : v.toFixed(4)) }))],
+        value: (u, v) => (v === null || v === undefined ? "—" : series.percent ? percent(v) : v.toFixed(4)) }))],
       legend: { show: true },
     }, [[], ...series.map(() => [])], element);
     new ResizeObserver(() => this.plot.setSize({ width: Math.max(280, element.clientWidth), height: 220 }))
@@ -150,7 +153,7 @@ class CurveChart {
 document.addEventListener("alpine:init", () => {
   window.Alpine.data("taskLive", () => ({
     state: "", phase: "", error: "", queuePosition: null, busy: false, actionError: "", actionOriginal: "",
-    summary: null, fraction: 0, log: "", hasPoints: false, newVersions: [], knownVersions: [],
+    summary: null, fraction: 0, log: "", hasPoints: false, hasAccuracy: false, newVersions: [], knownVersions: [],
     lastLine: 0, source: null, charts: null,
 
     init() {
@@ -174,6 +177,7 @@ document.addEventListener("alpine:init", () => {
       const accuracy = [{ key: "val_acc", label: data.labelValAcc, colour: "#15803d" },
                         { key: "train_acc", label: data.labelTrainAcc, colour: "#7c3aed" }];
       accuracy.xLabel = data.labelEpoch;
+      accuracy.percent = true;
       return { loss: new CurveChart(box("loss"), loss), accuracy: new CurveChart(box("accuracy"), accuracy) };
     },
 
@@ -201,8 +205,9 @@ document.addEventListener("alpine:init", () => {
       return s && s.epochs !== null ? `${s.epoch} / ${s.epochs}` : "—";
     },
     get stepText() {
-      const s = this.summary;
-      return this.active && s && s.steps_per_epoch ? `${s.step} / ${s.steps_per_epoch}` : "—";
+      // A pause or stop records the step it checkpointed at: where Resume continues from.
+      const s = this.summary, shown = ["running", "paused", "stopped"].includes(this.state);
+      return shown && s && s.steps_per_epoch ? `${s.step} / ${s.steps_per_epoch}` : "—";
     },
     get speedText() {
       const s = this.summary;
@@ -212,7 +217,8 @@ document.addEventListener("alpine:init", () => {
     get bestText() {
       const s = this.summary;
       if (!s || s.best_metric === null || s.best_metric === undefined) return "—";
-      return `${percent(s.best_metric)} (${s.select_metric || ""}, ${this.$root.dataset.labelEpoch} ${s.best_epoch})`;
+      // the metric is named, in the page's language, in the tile's title: the value stays one short line
+      return `${percent(s.best_metric)} · ${this.$root.dataset.labelEpoch} ${s.best_epoch}`;
     },
 
     follow() {
@@ -273,6 +279,7 @@ document.addEventListener("alpine:init", () => {
       this.charts.loss.draw();
       this.charts.accuracy.draw();
       this.hasPoints = true;
+      this.hasAccuracy = this.charts.accuracy.points.size > 0;
       if (typeof event.time === "number") {
         requestAnimationFrame(() => window.classmillCurveDelays.push(Date.now() / 1000 - event.time));
       }
