@@ -148,11 +148,15 @@ def _reference_size(plan: BenchPlan, out: Path, name: str, peer: str, repeat: in
     cell = read_cell(cell_path(out, name, default, repeat)) or {}
     if cell.get("status") == "ok" and cell.get("config", {}).get("image_size"):
         size, source = int(cell["config"]["image_size"]), f"the {default} cell's resolved config"
-    else:  # that cell was not run (--peers): the same resolution it would make
+    else:  # that cell was not run (--peers): the same decision its run would make, from the same split
+        import classmill.data
         from classmill.train.config import resolve_config
+        from classmill.train.data_choices import decide_from_data
 
-        size = resolve_config(plan.quality_default_preset, data=str(dataset),
-                              **plan.quality_classmill_overrides.get(plan.quality_default_preset, {})).image_size
+        config = resolve_config(plan.quality_default_preset, data=str(dataset),
+                                **plan.quality_classmill_overrides.get(plan.quality_default_preset, {}))
+        split = classmill.data.split(dataset, val=plan.quality_val, test=plan.quality_test, seed=repeat)
+        size = decide_from_data(config, split.dataset).image_size
         source = f"resolve_config({plan.quality_default_preset!r}) (no {default} cell for this repeat)"
     # The reference's resize : crop ratio (256 : 224 in the docs), kept at the other size.
     return size, round(size * plan.reference_resize / plan.reference_image_size), source

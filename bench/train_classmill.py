@@ -21,6 +21,7 @@ from bench.child import child_main
 
 def measure(spec: dict) -> dict:
     from classmill.train import resolve_config, train
+    from classmill.train.config import TrainConfig
 
     epochs: list[dict] = []
     marks: dict[str, float] = {}
@@ -46,6 +47,8 @@ def measure(spec: dict) -> dict:
                             seed=spec["seed"], **spec.get("overrides", {}))
     result = train(config, spec["run_dir"], callbacks=(on_event,))
     wall = round(time.perf_counter() - started, 2)
+    # What the run actually used: options left "auto" (input size, class balance) are decided from the data.
+    config = TrainConfig.load(Path(spec["run_dir"]) / "config.yaml")
     held_out = _predict_part(spec["run_dir"], spec["score_part"]) \
         if spec.get("score_part") and result.status == "finished" else None
     return {
@@ -55,6 +58,7 @@ def measure(spec: dict) -> dict:
         "epochs_planned": config.epochs,
         # The preset as resolved at run time: presets change as classmill develops.
         "config": {k: v for k, v in config.to_dict().items() if k not in ("data", "schedule")},
+        "data_choices": config.data_choices,
         "wall_s": wall,
         "epochs": epochs,
         "run_dir": spec["run_dir"],

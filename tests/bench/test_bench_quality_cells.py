@@ -13,6 +13,7 @@ from bench.plan import full_plan, tiny_plan
 from bench.quality import cell_path, run_quality
 from bench.quality_report import render_quality, summarize, write_quality
 from classmill.train.config import resolve_config
+from support.images import make_class_folders
 
 MACHINE = {"git_revision": "abc1234", "cpu": "test CPU", "cores": 2, "versions": {"classmill": "0"}}
 
@@ -151,14 +152,15 @@ def test_render_of_no_cells_says_what_is_missing():
 
 def test_the_equal_size_reference_takes_the_default_presets_resolved_size(tmp_path):
     plan = full_plan()
-    out, dataset = tmp_path / "quality", tmp_path / "casting"
-    # No balanced cell for this repeat (--peers reference-equal alone): what the preset resolves to now.
-    size, resize, source = quality._reference_size(plan, out, "casting", "reference-equal", 0, dataset)
-    assert (size, resize) == (resolve_config("balanced", data="-").image_size,
-                              round(resolve_config("balanced", data="-").image_size * 256 / 224))
+    out = tmp_path / "quality"
+    dataset = make_class_folders(tmp_path / "photos", {"a": 25, "b": 25}, size=(60, 80))[0].parents[1]
+    # No balanced cell for this repeat (--peers reference-equal alone): the size the preset would choose
+    # from this data (60 px shorter sides: 2x, rounded to 128).
+    size, resize, source = quality._reference_size(plan, out, "photos", "reference-equal", 0, dataset)
+    assert (size, resize) == (128, round(128 * 256 / 224))
     assert source.startswith("resolve_config('balanced')")
     cell = _cell("classmill-balanced", 0, 0.99, 50)
     cell["config"]["image_size"] = 192  # the size the cell actually trained at wins
-    quality._write_json(cell_path(out, "casting", "classmill-balanced", 0), cell)
-    assert quality._reference_size(plan, out, "casting", "reference-equal", 0, dataset)[:2] == (192, 219)
-    assert quality._reference_size(plan, out, "casting", "reference", 0, dataset)[:2] == (224, 256)
+    quality._write_json(cell_path(out, "photos", "classmill-balanced", 0), cell)
+    assert quality._reference_size(plan, out, "photos", "reference-equal", 0, dataset)[:2] == (192, 219)
+    assert quality._reference_size(plan, out, "photos", "reference", 0, dataset)[:2] == (224, 256)

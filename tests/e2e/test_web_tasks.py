@@ -81,7 +81,8 @@ def test_a_fast_task_from_the_form_to_its_model_version_with_live_curves(live_pl
     page.get_by_role("radio", name=re.compile(r"^Fast ")).check()
     page.get_by_text("Advanced options").click()
     # the preset's value is in each field; an out-of-bounds one is caught before sending
-    expect(page.locator("#opt-image_size")).to_have_value("160")
+    expect(page.locator("#opt-image_size")).to_have_value("")  # unset: chosen from the images when training starts
+    expect(page.locator("#opt-image_size")).to_have_attribute("placeholder", "automatic")
     page.locator("#opt-image_size").fill("8")
     page.locator("#opt-image_size").blur()
     expect(page.locator('[data-field-error="image_size"]')).to_have_text("At least 32.")

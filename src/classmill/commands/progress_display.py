@@ -9,6 +9,7 @@ PHASE_TITLES = {
     "check": "checking images",
     "extract": "extracting archive",
     "cache": "decoding images",
+    "bn_adapt": "adapting BatchNorm to the images",
     "features": "backbone features",
     "head_fit": "fitting the head",
     "temperature": "calibrating confidences",

@@ -229,6 +229,8 @@ class _RichReporter:
             done = event["epoch"] * self.steps + event["step"]
             self.console.print(f"{'resuming' if event['resumed'] else 'training'}: {event['train_images']} train / "
                                f"{event['val_images']} val images, {len(event['classes'])} classes on {event['device']}")
+            for choice in event.get("data_choices", ()):  # what "auto" options became, and why
+                self.console.print(f"  {choice['option']} = {choice['value']}: {choice['reason']}")
             self.task = self.progress.add_task("train", total=total, completed=done, epoch=event["epoch"] + 1,
                                                loss="-", ips="-", val="-")
         elif kind == "step" and self.task is not None:

@@ -26,6 +26,9 @@ import yaml
 from classmill import atomic
 from classmill.errors import ConfigError
 
+# An option value decided from the data when the run starts (train/data_choices.py).
+AUTO = "auto"
+
 # Groups, in the order the CLI help and the platform's form show them.
 GROUPS = ("Data", "Model", "Schedule", "Loss and augmentation", "Runtime")
 _BOUNDS = ("minimum", "maximum", "exclusive_minimum", "exclusive_maximum")
@@ -46,15 +49,15 @@ def option(default, help: str, *, group: str, choices: tuple[str, ...] | None = 
 # two cores, so it trains at a moderate resolution with progressive unfreezing.
 PRESETS: dict[str, dict] = {
     # Linear probe only: one pass of the frozen backbone, the head fitted on cached features.
-    "fast": dict(model="efficientnet_lite0", image_size=160, epochs=0, batch_size=32, freeze="backbone",
+    "fast": dict(model="efficientnet_lite0", epochs=0, batch_size=32, freeze="backbone",
                  head_warmup_steps=300, augment="light", label_smoothing=0.1),
     # Probe first, then a short full fine-tune at a moderate resolution. BatchNorm statistics stay
     # frozen so the probed head stays valid; without BatchNorm renormalising, AdamW must move
     # gently (5e-4 wrecked the pretrained features on casting within an epoch, 2e-4 did not).
-    "balanced": dict(model="efficientnet_lite0", image_size=160, epochs=3, batch_size=32, lr=2e-4,
+    "balanced": dict(model="efficientnet_lite0", epochs=3, batch_size=32, lr=2e-4,
                      warmup_epochs=0.2, freeze="none", freeze_bn=True, head_warmup_steps=300,
                      augment="light", label_smoothing=0.1),
-    "accurate": dict(model="efficientnet_lite2", image_size=260, epochs=20, batch_size=32, lr=2e-4,
+    "accurate": dict(model="efficientnet_lite2", epochs=20, batch_size=32, lr=2e-4,
                      freeze="none", freeze_bn=True, head_warmup_steps=300, augment="strong", ema=True,
                      label_smoothing=0.1, early_stop=6),
 }
@@ -86,7 +89,9 @@ class TrainConfig:
     pretrained: bool = option(True, "Start from pretrained (ImageNet) weights.", group="Model")
     allow_download: bool = option(False, "Download pretrained weights that are not on this machine (needs "
                                   "network; efficientnet_lite0|1|2 never need it).", group="Model")
-    image_size: int = option(224, "Training and inference input size in pixels.", group="Model", minimum=32)
+    image_size: int | None = option(None, "Training and inference input size in pixels; unset = chosen from the "
+                                    "training images' sizes within the preset's range (config.yaml says which "
+                                    "and why).", group="Model", minimum=32)
     drop_rate: float | None = option(None, "Dropout before the classifier; unset = the model's own.",
                                      group="Model", minimum=0, exclusive_maximum=1)
     freeze: str = option("none", "Which weights stay fixed: none, the backbone, or the backbone for the first "
@@ -97,6 +102,8 @@ class TrainConfig:
     # was fitted on features normalised by those statistics, and on data unlike ImageNet (grey
     # castings) batch statistics move the features so far that the fitted head scores 12 %.
     freeze_bn: bool = option(False, "Keep BatchNorm's running statistics during fine-tuning.", group="Model")
+    bn_adapt: int = option(0, "Before the head warm-up, re-estimate BatchNorm statistics on up to this many "
+                           "training images (their domain, not ImageNet's); 0 = off.", group="Model", minimum=0)
 
     epochs: int = option(10, "Epochs of fine-tuning (0 only with a head warm-up: a linear probe).",
                          group="Schedule", minimum=0)
@@ -123,8 +130,9 @@ class TrainConfig:
                                     minimum=0, exclusive_maximum=1)
     focal_gamma: float = option(2.0, "Focusing parameter of --loss focal.", group="Loss and augmentation",
                                 minimum=0)
-    class_balance: str = option("none", "Counter class imbalance by loss weights or by sampling.",
-                                group="Loss and augmentation", choices=("none", "weights", "sampler"))
+    class_balance: str = option(AUTO, "Counter class imbalance by loss weights or by sampling; auto = loss "
+                                "weights when the largest class has 3x the images of the smallest.",
+                                group="Loss and augmentation", choices=(AUTO, "none", "weights", "sampler"))
     augment: str = option("light", "Training augmentation.", group="Loss and augmentation",
                           choices=("none", "light", "strong"))
     mixup: float = option(0.0, "Mixup alpha (Beta(alpha, alpha) mixing); 0 = off.", group="Loss and augmentation",
@@ -144,6 +152,8 @@ class TrainConfig:
     # Learning-rate segments: [start_epoch, end_epoch, peak_lr]; --extend appends one. Derived state,
     # not an option: a plain field, so nothing offers it to users.
     schedule: list = field(default_factory=list)
+    # What "auto" options became for this run's data, and why (train/data_choices.py). Derived state.
+    data_choices: list = field(default_factory=list)
 
     def __post_init__(self) -> None:
         for spec in _option_fields():
@@ -294,6 +304,7 @@ def load_config_file(path: str | Path) -> dict:
         raise ConfigError(f"{path} must hold a mapping of option: value, like a run's config.yaml.")
     values = {str(key): value for key, value in values.items()}
     values.pop("schedule", None)  # derived from epochs and lr; a run's extensions do not carry over
+    values.pop("data_choices", None)  # decided again from the data of the run the file is used for
     _check_known(values, f"{path}: ")
     return values
 
@@ -311,6 +322,7 @@ def resolve_config(preset: str | None = "balanced", config_file: str | Path | No
     values = {**PRESETS[preset], **from_file, **{k: v for k, v in overrides.items() if v is not None},
               "preset": preset}
     values.pop("schedule", None)
+    values.pop("data_choices", None)
     try:
         return TrainConfig(**values)
     except ConfigError as exc:

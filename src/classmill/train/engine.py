@@ -41,6 +41,7 @@ from classmill.models import backbone_and_head_parameters, create_model, default
 from classmill.preprocess import PreprocessSpec
 from classmill.progress import PhaseProgress
 from classmill.train import control
+from classmill.train.bn_adapt import adapt_batchnorm
 from classmill.train.calibrate import calibrate_best
 from classmill.train.checkpoint import save_checkpoint
 from classmill.train.config import TrainConfig
@@ -235,6 +236,9 @@ class Engine:
         probe_store = self.train_store if config.augment == "none" else ImageStore(
             self.train_records, lambda r: decode_for_eval(r, spec), cache=False, pool=self.pool)
         n = len(self.train_records)
+        if config.bn_adapt > 0:  # every rank the same images, so every rank ends with the same statistics
+            adapt_batchnorm(model, probe_store, spec, device, config.batch_size, max_images=config.bn_adapt,
+                            progress=PhaseProgress("bn_adapt", min(n, config.bn_adapt), self.progress))
         part = shard_range(n)
         features_progress = PhaseProgress("features", len(part) + (len(self.val_records) if self.main else 0),
                                           self.progress)
@@ -267,7 +271,8 @@ class Engine:
                 "select_metric": self.config.select_metric, "train_images": len(self.train_records),
                 "val_images": len(self.val_records),
                 "classes": self.classes, "device": str(self.device), "world_size": self.world,
-                "cached_images": self.cached, "decode_seconds": round(self.decode_seconds, 2)}
+                "cached_images": self.cached, "decode_seconds": round(self.decode_seconds, 2),
+                "data_choices": self.config.data_choices}
 
     def _record_head_warmup(self) -> None:
         """The probed head is "epoch 0": validated, eligible as best, checkpointed so a resume skips it."""

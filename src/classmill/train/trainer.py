@@ -16,6 +16,7 @@ from classmill.errors import RunStateError
 from classmill.train import control
 from classmill.train.checkpoint import load_checkpoint
 from classmill.train.config import TrainConfig
+from classmill.train.data_choices import decide_from_data
 from classmill.train.distributed import barrier as _barrier, is_main_process as _is_main_process
 from classmill.train.engine import Engine, EventCallback, RunResult, StopCheck, run_preprocess
 from classmill.train.ownership import owned_run
@@ -34,11 +35,14 @@ def train(config: TrainConfig, run_dir: str | Path, *, callbacks: tuple[EventCal
             # Only rank 0 looks: the others would find the config.yaml it has just written.
             # Checks the folder, options, model and data before writing anything. The data check's
             # progress goes to the callbacks only: events.jsonl cannot exist before the run does.
-            prepare_data(config, run, progress=lambda event: [cb(event) for cb in callbacks])
+            dataset = prepare_data(config, run, progress=lambda event: [cb(event) for cb in callbacks])
+            config = decide_from_data(config, dataset)
             config.save(run.config)
             owner.start(config)
         _barrier()
-        return _run(config, run, load_prepared(run), state=None, callbacks=callbacks, should_stop=should_stop)
+        # Every rank trains with the config as written: "auto" options decided from the data.
+        return _run(TrainConfig.load(run.config), run, load_prepared(run), state=None, callbacks=callbacks,
+                    should_stop=should_stop)
 
 
 def resume(run_dir: str | Path, *, callbacks: tuple[EventCallback, ...] = (),

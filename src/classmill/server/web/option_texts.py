@@ -21,11 +21,14 @@ OPTION_HELP: dict[str, str] = {
     "pretrained": N_("Start from pretrained (ImageNet) weights."),
     "allow_download": N_("Download pretrained weights that are not on this machine "
                          "(needs network; efficientnet_lite0|1|2 never need it)."),
-    "image_size": N_("Training and inference input size in pixels."),
+    "image_size": N_("Training and inference input size in pixels; empty = chosen from the training images' sizes "
+                     "within the preset's range."),
     "drop_rate": N_("Dropout before the classifier; empty = the model's own."),
     "freeze": N_("Which weights stay fixed: none, the backbone, or the backbone for the first "
                  "progressive_epochs."),
     "progressive_epochs": N_("With freeze = progressive: head-only epochs before unfreezing."),
+    "bn_adapt": N_("Before the head warm-up, re-estimate BatchNorm statistics on up to this many training "
+                   "images; 0 = off."),
     "freeze_bn": N_("Keep BatchNorm's running statistics during fine-tuning."),
     "epochs": N_("Epochs of fine-tuning (0 only with a head warm-up: a linear probe)."),
     "batch_size": N_("Images per optimisation step."),
@@ -45,7 +48,8 @@ OPTION_HELP: dict[str, str] = {
     "loss": N_("Cross-entropy or focal loss."),
     "label_smoothing": N_("Label smoothing."),
     "focal_gamma": N_("Focusing parameter of the focal loss."),
-    "class_balance": N_("Counter class imbalance by loss weights or by sampling."),
+    "class_balance": N_("Counter class imbalance by loss weights or by sampling; auto = loss weights when the "
+                        "largest class has 3 times the images of the smallest."),
     "augment": N_("Training augmentation."),
     "mixup": N_("Mixup alpha (Beta(alpha, alpha) mixing); 0 = off."),
     "ema": N_("Validate and export an exponential moving average of the weights."),
