@@ -5,6 +5,8 @@ image; on a large dataset it is most of the `fast` preset's time. Compared, inte
 round so a busy neighbour slows each path alike: autograd off by no_grad vs inference_mode, NCHW
 vs channels_last, float32 vs bfloat16 autocast (this CPU's AVX-512 BF16 / AMX decide whether bf16
 pays). "Agreement": the pretrained ImageNet head's top-1 on the path's features equals float32's.
+"Probe": what the features are for — a head fitted (train/head_warmup.fit_head, the fast preset's
+steps) on each path's features of half of cifar10-mini, scored on the other half.
 Writes bench/results/probe_features.json and prints a table.
 """
 
@@ -76,12 +78,15 @@ def main(argv: list[str] | None = None) -> int:
         for name, path in PATHS.items():
             times[name].append(run(path)[0])
     reference = answers["no_grad, NCHW, float32"]
+    probe = _probe_accuracy(args.size, {name: PATHS[name] for name in PATHS if "NCHW" in name or "bfloat16" in name},
+                            models, config)
     rows = []
     for name in PATHS:
         seconds = median(times[name])
         rows.append({"path": name, "median_s": round(seconds, 3), "images_per_s": round(len(records) / seconds, 1),
                      "runs_s": [round(t, 3) for t in times[name]],
-                     "top1_agreement": round(float((answers[name] == reference).float().mean()), 4)})
+                     "top1_agreement": round(float((answers[name] == reference).float().mean()), 4),
+                     "probe_val_top1": probe.get(name)})
     before = next(r for r in rows if "(before)" in r["path"])
     for row in rows:
         row["speedup_vs_before"] = round(before["median_s"] / row["median_s"], 2)
@@ -93,8 +98,43 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(records)} imagenette-mini images at {args.size} px, efficientnet_lite0, median of {args.repeats}")
     for row in rows:
         print(f"  {row['path']:45s} {row['images_per_s']:7.1f} img/s  x{row['speedup_vs_before']:.2f}  "
-              f"top-1 agreement {row['top1_agreement']:.4f}")
+              f"top-1 agreement {row['top1_agreement']:.4f}  probe val top-1 {row['probe_val_top1']}")
     return 0
+
+
+def _probe_accuracy(size: int, paths: dict, models: dict, config) -> dict[str, float]:
+    """{path: validation top-1 of a probe head fitted on that path's features} on cifar10-mini (even/odd files)."""
+    import torch
+
+    from classmill.data import check
+    from classmill.train.engine import run_preprocess
+    from classmill.train.head_warmup import fit_head
+    from classmill.train.losses import Criterion
+    from classmill.train.pipeline import decode_for_eval, normalize_batch
+
+    spec = run_preprocess(config)
+    dataset = check(SHARED_DATASETS / "cifar10-mini").dataset
+    records, classes = dataset.records, dataset.classes
+    labels = torch.tensor([classes.index(r.label) for r in records])
+    images = torch.stack([decode_for_eval(r, spec) for r in records])
+    train, val = torch.arange(0, len(records), 2), torch.arange(1, len(records), 2)
+    scores = {}
+    for name, path in paths.items():
+        model = models[path["channels_last"]]
+        feats = []
+        with torch.inference_mode(), (torch.autocast("cpu", dtype=torch.bfloat16) if path["bf16"] else nullcontext()):
+            for lo in range(0, len(records), 64):
+                x = normalize_batch(images[lo:lo + 64], spec)
+                x = x.contiguous(memory_format=torch.channels_last) if path["channels_last"] else x
+                feats.append(model.forward_head(model.forward_features(x), pre_logits=True).float())
+        feats = torch.cat(feats).clone()  # out of inference mode: the head trains on them
+        head = torch.nn.Linear(feats.shape[1], len(classes))
+        criterion = Criterion("ce", len(classes), config.label_smoothing, None, 0.0)
+        fit_head(head, feats[train], labels[train], criterion, steps=config.head_warmup_steps, lr=config.head_lr,
+                 weight_decay=config.weight_decay, seed=0)
+        with torch.no_grad():
+            scores[name] = round(float((head(feats[val]).argmax(1) == labels[val]).float().mean()), 4)
+    return scores
 
 
 if __name__ == "__main__":
