@@ -27,7 +27,7 @@ def predict_proba(trained: TrainedModel, records: list[ImageRecord], batch_size:
     model = trained.model.to(memory_format=torch.channels_last)
     outputs = [np.zeros((0, len(trained.classes)), np.float32)]
     with ThreadPoolExecutor(max_workers=2) as pool, torch.inference_mode():
-        store = ImageStore(records, lambda r: decode_for_eval(r, trained.spec), cache=False, pool=pool)
+        store = ImageStore(records, lambda r: decode_for_eval(r, trained.spec), pool=pool)
         for x in eval_batches(store, trained.spec, batch_size, torch.device("cpu")):
             outputs.append(torch.softmax(model(x).float(), dim=1).numpy())
             if advance is not None:
