@@ -78,6 +78,14 @@ class BenchPlan:
     endpoint_concurrency: int = 64
     endpoint_runs: int = 3
     endpoint_warmup_requests: int = 128
+    # Scale (python -m bench scale): a folder of this many images generated from these shared datasets
+    # (bench/scale_data.py), trained with this preset and these option overrides (none: the defaults).
+    scale_images: int = 50_000
+    scale_sources: tuple[str, ...] = ("casting", "cifar10-mini", "imagenette-mini", "neu-steel", "sign-digits")
+    scale_heldout: float = 0.2  # of each class's files, never copied: the test set
+    scale_preset: str = "balanced"
+    scale_overrides: dict = field(default_factory=dict)
+    scale_timeout_s: float = 6 * 3600.0
     # Tiny plan: small stand-in datasets made from the shared ones.
     tiny_images_per_class: int = 0
     tiny_image_px: int = 0
@@ -139,4 +147,8 @@ def tiny_plan(datasets_dir: Path = SHARED_DATASETS) -> BenchPlan:
         endpoint_concurrency=16,
         endpoint_runs=1,
         endpoint_warmup_requests=16,
+        # 2,400 images: 24 in each of the smallest classes, above the platform's 20-image minimum.
+        scale_images=2_400,
+        scale_overrides={"epochs": 1, "image_size": 64, "batch_size": 16, "head_warmup_steps": 50},
+        scale_timeout_s=600.0,
     )
