@@ -77,6 +77,26 @@ def test_worker_processes_make_the_thread_loaders_batches(records, spec, level):
             processes.close()
 
 
+@pytest.mark.slow  # each spawned worker imports torch afresh
+def test_spawned_workers_make_the_same_batches_from_one_shared_cache(records, spec):
+    """spawn (macOS, Windows) pickles the dataset to each worker: the cache buffers go to shared memory once."""
+    n = len(records)
+    with ThreadPoolExecutor(2) as pool, ThreadPoolExecutor(1) as prefetcher:
+        store = ImageStore(records, partial(decode_for_training, spec=spec), pool=pool, cache=range(0, n, 2),
+                           cache_bytes=1 << 20)
+        maker = SampleMaker(store, torch.zeros(n, dtype=torch.int64), spec, "strong", SEED)
+        processes = ProcessBatches(maker, workers=2, context="spawn")
+        try:
+            order = epoch_order(n, 0, SEED, None)
+            expected = _epoch(TrainingBatches(maker, pool, prefetcher), 0, order, 1)
+            got = _epoch(processes, 0, order, 1)
+            assert len(got) == len(expected) == 4
+            assert all(torch.equal(a[2], b[2]) for a, b in zip(expected, got))
+            assert [chunk.is_shared() for chunk in store.cache.chunks] == [True]
+        finally:
+            processes.close()
+
+
 def test_a_broken_image_in_a_worker_raises_the_users_error(records, spec, tmp_path):
     from classmill.errors import DatasetError
 
