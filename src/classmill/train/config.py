@@ -141,12 +141,15 @@ class TrainConfig:
                       choices=("auto", "off", "bf16", "fp16"))
     workers: int = option(2, "Threads (--loader threads) or worker processes (--loader processes) decoding and "
                           "augmenting images.", group="Runtime", minimum=0)
-    # Measured on a shared 2-core CPU (casting, 160 px): threads made a batch with 20-40 % less CPU time
-    # than worker processes (0.8 vs 1.3 CPU-ms per cached image, 3.0 vs 3.7 decoding), and CPU time is
-    # what CPU training competes for. A GPU leaves the cores to the loader, and processes escape the GIL.
+    # Measured on 2 CPU cores (casting, 160 px, balanced preset, one epoch): training images/s with
+    # threads vs processes 31 vs 29 with every image cached, 20 vs 8 with none (--cache-max-mb 0): the
+    # workers, always several batches ahead, take the cores the training's own threads need. Making
+    # batches alone costs threads less CPU too (0.95 vs 1.55 ms per cached image, 3.15 vs 3.85
+    # decoding). With a GPU training, the cores are the loader's and processes escape the GIL.
     loader: str = option("auto", "How training batches are made: on threads, or in DataLoader worker processes "
-                         "(pinned memory on CUDA); auto = processes on CUDA, threads on a CPU, where threads "
-                         "cost less CPU time per image.", group="Runtime", choices=("auto", "threads", "processes"))
+                         "(pinned memory on CUDA); auto = processes on CUDA, threads on a CPU, where worker "
+                         "processes take cores from training (2.5x slower on 2 cores when images are decoded "
+                         "each epoch).", group="Runtime", choices=("auto", "threads", "processes"))
     channels_last: bool = option(True, "Channels-last memory format: faster convolutions on CPU (oneDNN) and "
                                  "GPU alike (measured in bench/).", group="Runtime")
     # Learning-rate segments: [start_epoch, end_epoch, peak_lr]; --extend appends one. Derived state,
