@@ -97,6 +97,17 @@ def test_spawned_workers_make_the_same_batches_from_one_shared_cache(records, sp
             processes.close()
 
 
+def test_no_workers_makes_the_same_batches_in_this_process(records, spec):
+    n = len(records)
+    with ThreadPoolExecutor(2) as pool, ThreadPoolExecutor(1) as prefetcher:
+        store = ImageStore(records, partial(decode_for_training, spec=spec), pool=pool)
+        maker = SampleMaker(store, torch.zeros(n, dtype=torch.int64), spec, "light", SEED)
+        order = epoch_order(n, 4, SEED, None)
+        expected = _epoch(TrainingBatches(maker, pool, prefetcher), 4, order, 0)
+        got = _epoch(ProcessBatches(maker, workers=0), 4, order, 0)
+        assert len(got) == len(expected) == 5 and all(torch.equal(a[2], b[2]) for a, b in zip(expected, got))
+
+
 def test_a_broken_image_in_a_worker_raises_the_users_error(records, spec, tmp_path):
     from classmill.errors import DatasetError
 
