@@ -1,10 +1,12 @@
-"""python -m bench {train,infer,validate,server,sse,task,endpoint,all} [--tiny] [--out DIR]: run, print and save the results.
+"""python -m bench {train,infer,validate,server,sse,task,endpoint,scale,all} [--tiny] [--out DIR]: run, print and save the results.
 
 server: the platform server (`classmill server`) on SQLite and PostgreSQL — import, gallery, thumbnails.
 sse: the same server's live job events — latency from a line appended to a run's events.jsonl to a client.
 task: a training task through the platform against `classmill train` + evaluate + export on the same data.
 endpoint: a model published on the platform (/serve/{name}/predict) next to `classmill serve` on the same
 bundle, 64 concurrent clients.
+scale: a generated 50,000-image dataset trained with the default preset: time to progress and to the first
+step, total time, peak memory, held-out accuracy. Hours on a CPU, so `all` leaves it out (and keeps its figures).
 
 python -m bench render [--out DIR] writes results.md again from results.json (after a change to
 the report's wording; nothing is measured).
@@ -36,7 +38,8 @@ from bench.machine import describe_machine, load_average
 from bench.plan import REPO_ROOT, SHARED_DATASETS, full_plan, tiny_plan
 from bench.report import SERVER_MEASUREMENTS, write_results
 
-GROUPS = ("train", "infer", "validate", "server", "sse", "task", "endpoint")
+GROUPS = ("train", "infer", "validate", "server", "sse", "task", "endpoint", "scale")
+IN_ALL = tuple(g for g in GROUPS if g != "scale")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -94,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     plan = (tiny_plan if args.tiny else full_plan)(args.datasets)
-    groups = GROUPS if args.group == "all" else (args.group,)
+    groups = IN_ALL if args.group == "all" else (args.group,)
     if plan.child_threads is not None:  # inherited by every child process; this one never runs torch
         os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(plan.child_threads)
     if args.group == "quality":
@@ -151,6 +154,12 @@ def main(argv: list[str] | None = None) -> int:
 
             print("published endpoint vs classmill serve ...", flush=True)
             results["endpoint"] = run_endpoint_benchmark(plan, workdir)
+            _save(results, args.out, started)
+        if "scale" in groups:
+            from bench.scale import run_scale_benchmark
+
+            print("scale: a generated dataset, default preset ...", flush=True)
+            results["scale"] = run_scale_benchmark(plan, workdir)
         json_path, md_path = _save(results, args.out, started)
     finally:
         if args.keep_work:
@@ -280,6 +289,10 @@ def _problems(results: dict):
             counted = endpoint["endpoint_statistics"]
             if counted["request_count"] != counted["requests_sent"]:
                 yield f"endpoint: its statistics counted {counted['request_count']} of {counted['requests_sent']} requests"
+    if "scale" in results:
+        from bench.scale import scale_problems
+
+        yield from scale_problems(results["scale"])
     for backend, b in results.get("server", {}).get("backends", {}).items():
         if b.get("status") != "ok":
             yield f"server / {backend}: {b.get('status')}: {b.get('reason')}"

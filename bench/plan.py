@@ -93,6 +93,14 @@ class BenchPlan:
     quality_classmill_overrides: dict = field(default_factory=dict)  # per preset; only the tiny plan shrinks them
     quality_timeout_s: float = 3600.0
     quality_peer_timeout_s: dict = field(default_factory=lambda: {"classmill-accurate": 3 * 3600.0})
+    # Scale (python -m bench scale): a folder of this many images generated from these shared datasets
+    # (bench/scale_data.py), trained with this preset and these option overrides (none: the defaults).
+    scale_images: int = 50_000
+    scale_sources: tuple[str, ...] = ("casting", "cifar10-mini", "imagenette-mini", "neu-steel", "sign-digits")
+    scale_heldout: float = 0.2  # of each class's files, never copied: the test set
+    scale_preset: str = "balanced"
+    scale_overrides: dict = field(default_factory=dict)
+    scale_timeout_s: float = 6 * 3600.0
     # Tiny plan: small stand-in datasets made from the shared ones.
     tiny_images_per_class: int = 0
     tiny_image_px: int = 0
@@ -165,4 +173,8 @@ def tiny_plan(datasets_dir: Path = SHARED_DATASETS) -> BenchPlan:
         },
         quality_timeout_s=180.0,
         quality_peer_timeout_s={},
+        # 2,400 images: 24 in each of the smallest classes, above the platform's 20-image minimum.
+        scale_images=2_400,
+        scale_overrides={"epochs": 1, "image_size": 64, "batch_size": 16, "head_warmup_steps": 50},
+        scale_timeout_s=600.0,
     )

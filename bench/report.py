@@ -92,6 +92,10 @@ def render_markdown(r: dict) -> str:
         lines += _task(r["task"])
     if "endpoint" in r:
         lines += _endpoint(r["endpoint"])
+    if "scale" in r:
+        from bench.scale import scale_markdown
+
+        lines += scale_markdown(r["scale"])
     lines += _memory(r)
     lines += _problems(r)
     return "\n".join(lines) + "\n"

@@ -16,8 +16,9 @@ _BASE = dict(model="efficientnet_lite0", pretrained=True, image_size=None, epoch
              label_smoothing=0.1, loss="ce", focal_gamma=2.0, class_balance="auto", augment="light",
              freeze="backbone", head_warmup_steps=300, head_lr=0.003, freeze_bn=False, bn_adapt=0, channels_last=True,
              progressive_epochs=1, mixup=0.0, ema=False, ema_decay=0.998, early_stop=0, select_metric="top1",
-             seed=0, val=0.2, test=0.0, drop_rate=None, device="auto", amp="auto", workers=2, cache_images=True,
-             cache_max_mb=3000, skip_invalid=False, allow_download=False, checkpoint_minutes=5.0, data_root=None)
+             seed=0, val=0.2, test=0.0, drop_rate=None, device="auto", amp="auto", workers=2, loader="auto",
+             cache_images=True, cache_max_mb=3000, skip_invalid=False, allow_download=False, checkpoint_minutes=5.0,
+             data_root=None)
 _BEFORE = {
     "fast": _BASE,
     "balanced": {**_BASE, "epochs": 3, "lr": 0.0002, "warmup_epochs": 0.2, "freeze": "none", "freeze_bn": True},

@@ -19,20 +19,21 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_torchrun_two_cpu_processes(tiny_csv, tmp_path):
+@pytest.mark.parametrize("loader", ["threads", "processes"])  # processes: each rank with its own workers
+def test_torchrun_two_cpu_processes(tiny_csv, tmp_path, loader):
     run = tmp_path / "ddp"
     port = _free_port()
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
            "--master_port", str(port),
            "-m", "classmill", "train", str(tiny_csv), "--out", str(run), "--json", "--epochs", "2",
-           "--batch-size", "7", "--image-size", "32", "--workers", "1"]
+           "--batch-size", "7", "--image-size", "32", "--workers", "1", "--loader", loader]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr[-3000:]
     results = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith('{"type": "result"')]
     assert [r["status"] for r in results] == ["finished"]  # rank 0 reports for the job
     events = [json.loads(x) for x in (run / "events.jsonl").read_text().splitlines()]
     start = next(e for e in events if e["type"] == "start")
-    assert start["world_size"] == 2
+    assert start["world_size"] == 2 and start["loader"] == loader
     # One writer: exactly one epoch event per epoch, not one per rank.
     assert [e["epoch"] for e in events if e["type"] == "epoch"] == [1, 2]
     trained = load_trained_model(run)

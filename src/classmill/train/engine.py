@@ -28,6 +28,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -50,8 +51,10 @@ from classmill.train.distributed import (barrier, broadcast_action, broadcast_mo
 from classmill.train.events import EventLog, EventStream
 from classmill.train.head_warmup import fit_head, pooled_features
 from classmill.train.losses import Criterion, class_weights, mixup
-from classmill.train.pipeline import (ImageStore, TrainingBatches, decode_for_eval, decode_for_training,
-                                      epoch_order, estimated_cache_mb, eval_batches)
+from classmill.train.image_cache import decoded_bytes, plan_cache
+from classmill.train.pipeline import (ImageStore, SampleMaker, TrainingBatches, decode_for_eval, decode_for_training,
+                                      epoch_order, eval_batches)
+from classmill.train.process_loader import ProcessBatches, loader_kind
 from classmill.train.run_dir import RunDirectory
 from classmill.train.schedule import lr_at
 from classmill.train.seeding import derive_seed
@@ -142,6 +145,7 @@ class Engine:
                 atomic.write_text(self.run.preprocess, self.spec.to_json())
             self._build_model()
             self._build_data(prefetcher)
+            stack.callback(self.batches.close)  # worker processes, where there are any
             return self._train()
 
     def _train(self) -> RunResult:
@@ -209,24 +213,39 @@ class Engine:
         if config.class_balance == "sampler":
             per_class = class_weights(counts)
             self.sample_weights = torch.tensor([float(per_class[index[r.label]]) for r in train])
-        self.cached = config.cache_images and estimated_cache_mb(train + val, spec.resize_size) <= config.cache_max_mb
-        cache_val = self.cached and self.main  # only rank 0 validates
-        progress = (PhaseProgress("cache", len(train) + (len(val) if cache_val else 0), self.progress)
-                    if self.cached else None)
-        started = time.perf_counter()
-        decode = decode_for_training if config.augment != "none" else decode_for_eval
-        self.train_store = ImageStore(train, lambda r: decode(r, spec), cache=self.cached, pool=self.pool,
-                                      progress=progress)
-        self.val_store = ImageStore(val, lambda r: decode_for_eval(r, spec), cache=cache_val, pool=self.pool,
-                                    progress=progress)
-        self.decode_seconds = time.perf_counter() - started
-        self.batches = TrainingBatches(self.train_store, torch.tensor([index[r.label] for r in train]), spec,
-                                       config.augment, config.seed, self.pool, prefetcher)
+        self._build_stores()
+        maker = SampleMaker(self.train_store, torch.tensor([index[r.label] for r in train]), spec, config.augment,
+                            config.seed)
+        self.loader = loader_kind(config.loader, self.device)
+        self.batches = (ProcessBatches(maker, config.workers, pin_memory=self.device.type == "cuda")
+                        if self.loader == "processes" else TrainingBatches(maker, self.pool, prefetcher))
         self.val_labels = torch.tensor([index[r.label] for r in val])
         self.images_per_epoch = trained_images_per_epoch(len(train), config.batch_size, self.world)
         self.steps_per_epoch = -(-self.images_per_epoch // config.batch_size)
         self.lr = lr_at(self.epoch + self.step / self.steps_per_epoch, config.schedule, config.scheduler,
                         config.warmup_epochs)
+
+    def _build_stores(self) -> None:
+        """Training (and, on rank 0, validation) images, decoded into one cache of at most cache_max_mb
+        as far as it goes: training images first, as the sampler draws them most per byte."""
+        config, spec, train, val = self.config, self.spec, self.train_records, self.val_records
+        training = config.augment != "none"
+        decode_train = partial(decode_for_training if training else decode_for_eval, spec=spec)
+        budget = config.cache_max_mb * 2**20 if config.cache_images else 0
+        sizes = [decoded_bytes(r, spec, training=training) for r in train]
+        weights = self.sample_weights.tolist() if self.sample_weights is not None else None
+        cache_train = plan_cache(sizes, budget, weights)
+        train_bytes = sum(sizes[i] for i in cache_train)
+        val_sizes = [decoded_bytes(r, spec, training=False) for r in val]
+        cache_val = plan_cache(val_sizes, budget - train_bytes) if self.main else []
+        progress = (PhaseProgress("cache", len(cache_train) + len(cache_val), self.progress)
+                    if cache_train or cache_val else None)
+        started = time.perf_counter()
+        self.train_store = ImageStore(train, decode_train, pool=self.pool, cache=cache_train, cache_bytes=train_bytes,
+                                      progress=progress)
+        self.val_store = ImageStore(val, partial(decode_for_eval, spec=spec), pool=self.pool, cache=cache_val,
+                                    cache_bytes=sum(val_sizes[i] for i in cache_val), progress=progress)
+        self.decode_seconds = time.perf_counter() - started
 
     def _fit_probe_head(self) -> None:
         """Fit the head on backbone features (a linear probe): each rank computes features for its part
@@ -234,7 +253,7 @@ class Engine:
         config, model, spec, device = self.config, self.model, self.spec, self.device
         started = time.perf_counter()
         probe_store = self.train_store if config.augment == "none" else ImageStore(
-            self.train_records, lambda r: decode_for_eval(r, spec), cache=False, pool=self.pool)
+            self.train_records, partial(decode_for_eval, spec=spec), pool=self.pool)
         n = len(self.train_records)
         if config.bn_adapt > 0:  # every rank the same images, so every rank ends with the same statistics
             adapt_batchnorm(model, probe_store, spec, device, config.batch_size, max_images=config.bn_adapt,
@@ -271,7 +290,10 @@ class Engine:
                 "select_metric": self.config.select_metric, "train_images": len(self.train_records),
                 "val_images": len(self.val_records),
                 "classes": self.classes, "device": str(self.device), "world_size": self.world,
-                "cached_images": self.cached, "decode_seconds": round(self.decode_seconds, 2),
+                "loader": self.loader, "cached_images": self.train_store.cache.count + self.val_store.cache.count,
+                "cache_mb": round((self.train_store.cache.filled + self.val_store.cache.filled) / 2**20, 1),
+                "cache_budget_mb": self.config.cache_max_mb if self.config.cache_images else 0,
+                "decode_seconds": round(self.decode_seconds, 2),
                 "data_choices": self.config.data_choices}
 
     def _record_head_warmup(self) -> None:

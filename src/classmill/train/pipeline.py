@@ -1,16 +1,18 @@
 """Images to training batches: decode once, augment deterministically, prefetch the next batch.
 
 Decoding a JPEG costs more than a lite0 forward at low resolution on a CPU, so each image is
-decoded and resized once per run and kept as uint8 (a little above training size); epochs then
-only crop, flip and normalise. Evaluation images go through the preprocessing spec exactly, so
-validation sees what an exported bundle will see.
+decoded and resized once per run and kept as uint8 (a little above training size) as far as the
+cache budget allows (image_cache.py); epochs then only crop, flip and normalise. Batches are made
+on threads here, or by DataLoader worker processes (process_loader.py) from the same SampleMaker.
+Evaluation images go through the preprocessing spec exactly, so validation sees what an exported
+bundle will see.
 """
 
 from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -21,8 +23,8 @@ from classmill.image import open_rgb
 from classmill.preprocess import INTERPOLATIONS, PreprocessSpec, resize_and_crop
 from classmill.progress import PhaseProgress
 from classmill.train.augment import augment
+from classmill.train.image_cache import ImageCache
 from classmill.train.seeding import generator
-
 
 
 def _to_chw(img: Image.Image) -> torch.Tensor:
@@ -45,40 +47,39 @@ def decode_for_training(record: ImageRecord, spec: PreprocessSpec) -> torch.Tens
 
 
 class ImageStore:
-    """uint8 tensors for a list of records: all decoded up front (cached) or decoded on each access."""
+    """uint8 tensors for a list of records: the records in `cache` decoded once, up front, into an
+    ImageCache of `cache_bytes`; every other one (and any the budget turns out too small for)
+    decoded again on each access.
+
+    Picklable without its thread pool, so DataLoader worker processes can read it
+    (classmill.train.process_loader); `decode` must then be picklable too (a functools.partial).
+    """
 
     def __init__(self, records: list[ImageRecord], decode: Callable[[ImageRecord], torch.Tensor], *,
-                 cache: bool, pool: ThreadPoolExecutor, progress: PhaseProgress | None = None):
+                 pool: ThreadPoolExecutor, cache: Sequence[int] = (), cache_bytes: int = 0,
+                 progress: PhaseProgress | None = None):
         self.records = records
         self._decode = decode
         self._pool = pool
-        self._cached: list[torch.Tensor] | None = None
-        if cache:
-            self._cached = []
-            for image in pool.map(decode, records):  # results come in record order
-                self._cached.append(image)
-                if progress is not None:
-                    progress.advance()
+        self.cache = ImageCache(len(records), cache_bytes)
+        for i, image in zip(cache, pool.map(lambda i: decode(records[i]), cache)):  # results in `cache` order
+            self.cache.add(i, image)
+            if progress is not None:
+                progress.advance()
 
     def __len__(self) -> int:
         return len(self.records)
 
     def __getitem__(self, index: int) -> torch.Tensor:
-        return self._cached[index] if self._cached is not None else self._decode(self.records[index])
+        image = self.cache.get(index)
+        return image if image is not None else self._decode(self.records[index])
 
     def take(self, indices: range | list[int]) -> list[torch.Tensor]:
         """Several images at once; uncached ones are decoded on the pool's threads."""
-        if self._cached is not None:
-            return [self._cached[i] for i in indices]
-        return list(self._pool.map(lambda i: self._decode(self.records[i]), indices))
+        return list(self._pool.map(self.__getitem__, indices))
 
-
-def estimated_cache_mb(records: list[ImageRecord], side: int) -> float:
-    total = 0.0
-    for r in records:
-        short, long = sorted((r.width or side, r.height or side))
-        total += 3 * side * side * (long / max(short, 1))
-    return total / 2**20
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_pool": None}  # a worker process reads single images, never take()
 
 
 def normalize_batch(batch_uint8: torch.Tensor, spec: PreprocessSpec) -> torch.Tensor:
@@ -99,20 +100,17 @@ def eval_batches(store: ImageStore, spec: PreprocessSpec, batch_size: int, devic
 
 
 @dataclass
-class TrainingBatches:
-    """Batches of (normalised images, labels) for one epoch, from a given batch index on."""
+class SampleMaker:
+    """Training samples made from (epoch, position in the epoch's order, image index) alone, so they
+    come out the same in any thread or process, after any resume."""
 
     store: ImageStore
     labels: torch.Tensor
     spec: PreprocessSpec
     augment_level: str
     seed: int
-    pool: ThreadPoolExecutor  # per-image work
-    # Assembling a batch waits on `pool`, so it must run on its own (one-thread) executor: sharing
-    # `pool` deadlocks once every worker is a batch waiting for its own images.
-    prefetcher: ThreadPoolExecutor
 
-    def _item(self, epoch: int, position: int, index: int) -> torch.Tensor:
+    def item(self, epoch: int, position: int, index: int) -> torch.Tensor:
         image = self.store[index]
         if self.augment_level == "none":
             if image.shape[1:] == (self.spec.input_size, self.spec.input_size):
@@ -121,31 +119,54 @@ class TrainingBatches:
             return _to_chw(resize_and_crop(pil, self.spec))
         return augment(image, self.spec.input_size, self.augment_level, generator(self.seed, epoch, position))
 
-    def _make(self, epoch: int, positions: range, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
-        items = list(self.pool.map(lambda pi: self._item(epoch, pi[0], pi[1]), zip(positions, indices)))
-        return normalize_batch(torch.stack(items), self.spec), self.labels[indices]
+    def batch(self, epoch: int, positions: Sequence[int], indices: Sequence[int],
+              map_items: Callable = map) -> tuple[torch.Tensor, torch.Tensor]:
+        """(normalised images, labels) of one batch; `map_items` may spread the items over threads."""
+        items = list(map_items(lambda pi: self.item(epoch, pi[0], pi[1]), zip(positions, indices)))
+        return normalize_batch(torch.stack(items), self.spec), self.labels[list(indices)]
+
+
+def batch_positions(n: int, batch_size: int, start_batch: int,
+                    select: Callable[[list[int]], list[int]]) -> list[list[int]]:
+    """The places in an epoch's order of n samples that each batch from `start_batch` on holds, as
+    `select` keeps them for this process (its shard under DDP)."""
+    return [select(list(range(lo, min(lo + batch_size, n)))) for lo in range(start_batch * batch_size, n, batch_size)]
+
+
+@dataclass
+class TrainingBatches:
+    """An epoch's batches made on threads: each batch's images on `pool`, one batch ahead."""
+
+    maker: SampleMaker
+    pool: ThreadPoolExecutor  # per-image work
+    # Assembling a batch waits on `pool`, so it must run on its own (one-thread) executor: sharing
+    # `pool` deadlocks once every worker is a batch waiting for its own images.
+    prefetcher: ThreadPoolExecutor
+
+    @property
+    def labels(self) -> torch.Tensor:
+        return self.maker.labels
 
     def iterate(self, epoch: int, order: list[int], batch_size: int, start_batch: int,
                 select: Callable[[list[int]], list[int]] = lambda b: b
                 ) -> Iterator[tuple[int, list[int], torch.Tensor, torch.Tensor]]:
         """Yield (batch_index, positions, x, y): `positions` are the places in `order` that `select`
         kept for this process. The next batch is prepared while the caller trains on this one."""
-        starts = list(range(start_batch * batch_size, len(order), batch_size))
+        plan = batch_positions(len(order), batch_size, start_batch, select)
 
-        def submit(k: int) -> tuple[list[int], Future]:
-            lo = starts[k]
-            hi = min(lo + batch_size, len(order))
-            positions = range(lo, hi)
-            chosen = select(list(positions))
-            return chosen, self.prefetcher.submit(self._make, epoch, chosen, [order[p] for p in chosen])
+        def submit(k: int) -> Future:
+            return self.prefetcher.submit(self.maker.batch, epoch, plan[k], [order[p] for p in plan[k]],
+                                          self.pool.map)
 
-        pending = submit(0) if starts else None
-        for k in range(len(starts)):
+        pending = submit(0) if plan else None
+        for k in range(len(plan)):
             current = pending
-            pending = submit(k + 1) if k + 1 < len(starts) else None
-            positions, future = current
-            x, y = future.result()
-            yield start_batch + k, positions, x, y
+            pending = submit(k + 1) if k + 1 < len(plan) else None
+            x, y = current.result()
+            yield start_batch + k, plan[k], x, y
+
+    def close(self) -> None:
+        """Nothing of its own to release: the pools belong to the caller."""
 
 
 def epoch_order(n: int, epoch: int, seed: int, sample_weights: torch.Tensor | None) -> list[int]:

@@ -43,7 +43,7 @@ def predict_logits(trained: TrainedModel, records: list[ImageRecord], batch_size
     """
     model = trained.model.to(memory_format=torch.channels_last)
     with ThreadPoolExecutor(max_workers=2) as pool:
-        store = ImageStore(records, lambda r: decode_for_eval(r, trained.spec), cache=False, pool=pool)
+        store = ImageStore(records, lambda r: decode_for_eval(r, trained.spec), pool=pool)
         return store_logits(model, store, trained.spec, len(trained.classes), batch_size, torch.device("cpu"),
                             advance)
 

@@ -16,7 +16,7 @@ OPTION_HELP: dict[str, str] = {
     "seed": N_("Seed of the split, sample order, augmentation and initialisation."),
     "skip_invalid": N_("Train on the usable images even if some files fail the checks."),
     "cache_images": N_("Decode each image once per run (uint8, a little above training size)."),
-    "cache_max_mb": N_("Largest image cache in MB; above it images are decoded every epoch."),
+    "cache_max_mb": N_("Largest image cache in MB; the images beyond it are decoded each time they are drawn."),
     "model": N_("efficientnet_lite0|1|2 (offline weights) or any timm name."),
     "pretrained": N_("Start from pretrained (ImageNet) weights."),
     "allow_download": N_("Download pretrained weights that are not on this machine "
@@ -56,6 +56,10 @@ OPTION_HELP: dict[str, str] = {
     "ema_decay": N_("Decay of ema."),
     "device": N_("Where to train; auto = a CUDA GPU when there is one."),
     "amp": N_("Mixed precision; auto = on for CUDA (bf16 where supported)."),
-    "workers": N_("Threads decoding images."),
+    "workers": N_("Threads (loader = threads) or worker processes (loader = processes) decoding and augmenting "
+                  "images."),
+    "loader": N_("How training batches are made: on threads, or in worker processes (pinned memory on CUDA); "
+                 "auto = processes on CUDA, threads on a CPU, where worker processes take cores from training (2.5x "
+                 "slower on 2 cores when images are decoded each epoch)."),
     "channels_last": N_("Channels-last memory format: faster convolutions on CPU (oneDNN) and GPU alike."),
 }
