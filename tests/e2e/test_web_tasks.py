@@ -171,11 +171,11 @@ def test_pause_and_resume_on_the_task_page(live_platform, browser_page, tmp_path
     expect(resume).to_be_visible()
     expect(pause).to_be_hidden()
     expect(page.get_by_role("button", name="Stop")).to_be_hidden()
-    step_shown = page.locator(".stat-grid div").filter(has_text="Step").locator("dd")
+    step_shown = page.locator('.stat-grid dd[x-text="stepText"]')
     expect(step_shown).to_have_text(re.compile(r"^\d+ / \d+$"))  # where Resume continues from
     paused_step = step_shown.text_content()
     # the bar agrees with the epoch and the step (the job's row records the pause's step too)
-    epochs_done, epochs = map(int, page.locator(".stat-grid div").filter(has_text="Epoch").locator("dd")
+    epochs_done, epochs = map(int, page.locator('.stat-grid dd[x-text="epochText"]')
                               .text_content().split(" / "))
     step, steps = map(int, paused_step.split(" / "))
     expect(page.locator(".progress-percent")).to_have_text(f"{round(100 * (epochs_done + step / steps) / epochs)} %")

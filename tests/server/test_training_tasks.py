@@ -43,7 +43,9 @@ def test_options_list_every_library_option_with_each_presets_value(world):
     body = world.alice.get("/api/v1/tasks/options").json()
     assert body["presets"] == ["fast", "balanced", "accurate"]
     by_name = {spec["name"]: spec for spec in body["options"]}
-    assert by_name["image_size"]["preset_defaults"]["accurate"] == 260
+    assert by_name["model"]["preset_defaults"]["accurate"] == "efficientnet_lite2"
+    # no preset fixes the input size: each run chooses it from its training images (train/data_choices.py)
+    assert by_name["image_size"]["preset_defaults"] == {"fast": None, "balanced": None, "accurate": None}
     assert "data" not in by_name and "data_root" not in by_name  # the server sets those
     assert body["min_images_per_class"] == 20
 
