@@ -25,8 +25,8 @@ SIZE_RANGES = {"fast": (128, 160), "balanced": (128, 160), "accurate": (128, 260
 PIXEL_BUDGETS = {"fast": 160 * 160 * 20_000, "balanced": 160 * 160 * 10_000, "accurate": 260 * 260 * 10_000}
 BUDGET_FLOOR = 96
 
-# Largest class / smallest class at which "auto" balancing switches on. At 3x a plain loss already
-# trades the small class's recall for the large one's; below it balancing costs more than it gives.
+# Largest class / smallest class at which "auto" balancing switches on: where a plain loss starts to
+# trade the small class's recall for the large one's (a judgement, not yet measured in bench/).
 IMBALANCE_RATIO = 3.0
 
 
