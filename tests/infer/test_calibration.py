@@ -17,6 +17,7 @@ from classmill.infer import BundleError, Predictor, predict_many, read_bundle, w
 from classmill.infer.bundle import CALIBRATION_FILE, CALIBRATION_SHA256, METADATA_FILE
 from classmill.infer.calibration import check_calibration, softmax
 from support.colour_bundle import build_colour_bundle
+from support.bundle_edits import rewrite_bundle
 
 FIT = {"method": "temperature", "temperature": 2.5, "fitted_on": "val", "images": 40, "clamped": False,
        "ece_before": 0.2, "ece_after": 0.02, "nll_before": 0.9, "nll_after": 0.5}
@@ -31,22 +32,6 @@ def calibrated_bundle(tmp_path_factory):
 @pytest.fixture
 def murky(make_two_tone, colours):
     return make_two_tone(MURKY_RED, colours["dark"])
-
-
-def _rewrite(src, dest, change):
-    """Copy a bundle zip with entries replaced (None: dropped) or added."""
-    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dest, "w") as zout:
-        for info in zin.infolist():
-            data = zin.read(info)
-            if info.filename in change:
-                data = change[info.filename](data)
-                if data is None:
-                    continue
-            zout.writestr(info, data)
-        for name, make in change.items():
-            if name not in zin.namelist():
-                zout.writestr(name, make(None))
-    return dest
 
 
 def test_the_bundle_carries_the_temperature_with_its_checksum(calibrated_bundle):
@@ -109,14 +94,14 @@ def test_setting_thresholds_keeps_the_calibration(calibrated_bundle, tmp_path):
 
 def test_calibration_changed_added_or_dropped_outside_export_is_refused(colour_bundle, calibrated_bundle, tmp_path):
     sharper = json.dumps({**FIT, "temperature": 0.5}).encode()
-    edited = _rewrite(calibrated_bundle, tmp_path / "edited.cmb", {CALIBRATION_FILE: lambda _: sharper})
+    edited = rewrite_bundle(calibrated_bundle, tmp_path / "edited.cmb", {CALIBRATION_FILE: lambda _: sharper})
     with pytest.raises(BundleError, match="calibration.json does not match the checksum") as err:
         read_bundle(edited)
     assert str(edited) in str(err.value) and "Re-export" in str(err.value)
-    added = _rewrite(colour_bundle, tmp_path / "added.cmb", {CALIBRATION_FILE: lambda _: sharper})
+    added = rewrite_bundle(colour_bundle, tmp_path / "added.cmb", {CALIBRATION_FILE: lambda _: sharper})
     with pytest.raises(BundleError, match="added or changed after export"):
         read_bundle(added)
-    dropped = _rewrite(calibrated_bundle, tmp_path / "dropped.cmb", {CALIBRATION_FILE: lambda _: None})
+    dropped = rewrite_bundle(calibrated_bundle, tmp_path / "dropped.cmb", {CALIBRATION_FILE: lambda _: None})
     with pytest.raises(BundleError, match="records a calibration.json that the bundle lacks"):
         read_bundle(dropped)
     with pytest.raises(BundleError):  # never re-signed: a damaged source is refused first

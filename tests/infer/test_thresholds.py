@@ -15,6 +15,7 @@ from classmill.errors import UserError
 from classmill.infer import BundleError, Predictor, predict_many, read_bundle, write_bundle_thresholds
 from classmill.infer.bundle import METADATA_FILE, MODEL_FILE, THRESHOLDS_FILE, THRESHOLDS_SHA256
 from classmill.infer.thresholds import check_thresholds
+from support.bundle_edits import rewrite_bundle
 
 # The colour bundle answers "red" for this top half with confidence ~0.79, and ~0.998 for pure red.
 MURKY_RED = (160, 120, 40)
@@ -94,30 +95,15 @@ def test_a_crash_while_writing_leaves_the_old_bundle(colour_bundle, tmp_path, mo
     assert out.read_bytes() == original and sorted(p.name for p in tmp_path.iterdir()) == ["b.cmb"]
 
 
-def _rewrite(src, dest, change):
-    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dest, "w") as zout:
-        for info in zin.infolist():
-            data = zin.read(info)
-            if info.filename in change:
-                data = change[info.filename](data)
-                if data is None:
-                    continue
-            zout.writestr(info, data)
-        for name, make in change.items():
-            if name not in zin.namelist():
-                zout.writestr(name, make(None))
-    return dest
-
-
 def test_thresholds_changed_or_added_outside_classmill_are_refused(colour_bundle, tmp_path):
     signed = write_bundle_thresholds(colour_bundle, {"red": 0.9}, tmp_path / "signed.cmb").path
-    edited = _rewrite(signed, tmp_path / "edited.cmb", {THRESHOLDS_FILE: lambda _: b'{"red": 0.1}\n'})
+    edited = rewrite_bundle(signed, tmp_path / "edited.cmb", {THRESHOLDS_FILE: lambda _: b'{"red": 0.1}\n'})
     with pytest.raises(BundleError, match="thresholds.json does not match the checksum"):
         read_bundle(edited)
-    added = _rewrite(colour_bundle, tmp_path / "added.cmb", {THRESHOLDS_FILE: lambda _: b'{"red": 0.1}\n'})
+    added = rewrite_bundle(colour_bundle, tmp_path / "added.cmb", {THRESHOLDS_FILE: lambda _: b'{"red": 0.1}\n'})
     with pytest.raises(BundleError, match="added or changed outside classmill"):
         read_bundle(added)
-    dropped = _rewrite(signed, tmp_path / "dropped.cmb", {THRESHOLDS_FILE: lambda _: None})
+    dropped = rewrite_bundle(signed, tmp_path / "dropped.cmb", {THRESHOLDS_FILE: lambda _: None})
     with pytest.raises(BundleError, match="records a thresholds.json that the bundle lacks"):
         read_bundle(dropped)
     with pytest.raises(BundleError):  # never re-signed: a damaged source is refused first
