@@ -105,21 +105,32 @@ def read_bundle(path: str | Path) -> Bundle:
                   thresholds=thresholds, calibration=calibration)
 
 
+def _signed_entry(path: Path, name: str, data: bytes | None, metadata: dict, checksum_key: str, *,
+                  missing_fix: str, changed_fix: str) -> bytes | None:
+    """An optional entry whose checksum export (or write_bundle_thresholds) recorded in metadata.json:
+    its bytes, None when the bundle has none, a BundleError when it was dropped, added or changed."""
+    recorded = metadata.get(checksum_key)
+    if data is None:
+        if recorded:
+            raise BundleError(f"{path}: {METADATA_FILE} records a {name} that the bundle lacks: the bundle "
+                              f"is damaged. {missing_fix}")
+        return None
+    if recorded != hashlib.sha256(data).hexdigest():
+        raise BundleError(f"{path}: {name} does not match the checksum in {METADATA_FILE}: {changed_fix}")
+    return data
+
+
 def _read_thresholds(path: Path, data: bytes | None, metadata: dict, labels: list[str]) -> Thresholds:
     # Thresholds decide which answers are trusted: a file changed or added outside classmill
     # (write_bundle_thresholds records its checksum) is refused like an altered model.
-    recorded = metadata.get(THRESHOLDS_SHA256)
+    data = _signed_entry(
+        path, THRESHOLDS_FILE, data, metadata, THRESHOLDS_SHA256,
+        missing_fix="Copy it again from the original or set its thresholds again.",
+        changed_fix="it was added or changed outside classmill. Set thresholds with "
+                    "classmill.infer.write_bundle_thresholds (or `classmill sdk --thresholds`), or copy the bundle "
+                    "again from the original.")
     if data is None:
-        if recorded:
-            raise BundleError(f"{path}: {METADATA_FILE} records a {THRESHOLDS_FILE} that the bundle lacks: the bundle "
-                              "is damaged. Copy it again from the original or set its thresholds again.")
         return {}
-    if recorded != hashlib.sha256(data).hexdigest():
-        raise BundleError(
-            f"{path}: {THRESHOLDS_FILE} does not match the checksum in {METADATA_FILE}: it was added or changed "
-            "outside classmill. Set thresholds with classmill.infer.write_bundle_thresholds (or `classmill sdk "
-            "--thresholds`), or copy the bundle again from the original."
-        )
     try:
         return parse_thresholds(data, labels, source=f"{path}: {THRESHOLDS_FILE}")
     except UserError as exc:
@@ -129,17 +140,13 @@ def _read_thresholds(path: Path, data: bytes | None, metadata: dict, labels: lis
 def _read_calibration(path: Path, data: bytes | None, metadata: dict) -> dict:
     # The temperature changes every probability the bundle returns, so it is checked like the
     # model: export records its checksum, and a file added or changed after export is refused.
-    recorded = metadata.get(CALIBRATION_SHA256)
+    data = _signed_entry(
+        path, CALIBRATION_FILE, data, metadata, CALIBRATION_SHA256,
+        missing_fix="Re-export it (classmill export) or copy it again from the original.",
+        changed_fix="it was added or changed after export. Re-export the bundle (classmill export) or copy it "
+                    "again from the original.")
     if data is None:
-        if recorded:
-            raise BundleError(f"{path}: {METADATA_FILE} records a {CALIBRATION_FILE} that the bundle lacks: the "
-                              "bundle is damaged. Re-export it (classmill export) or copy it again from the original.")
         return {}
-    if recorded != hashlib.sha256(data).hexdigest():
-        raise BundleError(
-            f"{path}: {CALIBRATION_FILE} does not match the checksum in {METADATA_FILE}: it was added or changed "
-            "after export. Re-export the bundle (classmill export) or copy it again from the original."
-        )
     try:
         return parse_calibration(data, source=f"{path}: {CALIBRATION_FILE}")
     except UserError as exc:
