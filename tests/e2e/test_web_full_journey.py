@@ -23,8 +23,8 @@ import zipfile
 import httpx
 import pytest
 
-from support.browser import (Screenshots, fill_task_options, first_contentful_paint_ms, log_in, needs_chromium,
-                             set_up_admin)
+from support.browser import (Screenshots, ask_to_relabel_first_tiles, fill_task_options, first_contentful_paint_ms,
+                             log_in, needs_chromium, set_up_admin)
 from support.server_tasks import TINY_TASK_OPTIONS
 from support.sign_digits import PHONE_ORIGINALS, SIGN_DIGITS, sign_digits_zip
 
@@ -102,12 +102,7 @@ def test_the_whole_journey_in_one_browser_session(live_platform, browser_page, s
     screenshots.take(page, "lightbox")
     page.keyboard.press("Escape")
     expect(lightbox).to_be_hidden()
-    tiles = page.locator("li.tile")
-    tiles.nth(0).get_by_role("checkbox").check()
-    tiles.nth(1).get_by_role("checkbox").check()
-    page.get_by_label("Action").select_option("relabel")
-    page.locator("#edit-label").select_option("1")
-    page.get_by_role("button", name="Apply…").click()
+    ask_to_relabel_first_tiles(page, 2, "1")
     expect(page.get_by_role("alertdialog")).to_contain_text("Relabel 2 selected images to “1”?")
     page.get_by_role("button", name="Yes, make the new version").click()
     expect(page).to_have_url(re.compile(r"/versions/2/gallery$"))

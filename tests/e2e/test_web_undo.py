@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from support.browser import Screenshots, needs_chromium
+from support.browser import Screenshots, ask_to_relabel_first_tiles, needs_chromium
 from support.server_imports import wait_for_job
 from support.sign_digits import sign_digits_zip
 
@@ -44,12 +44,7 @@ def test_undo_a_relabel_in_the_gallery_and_restore_a_version_from_the_list(brows
     assert sorted(original.values()) == ["0"] * 5 + ["1"] * 5
 
     # relabel the first two images (of class 0) to 1: version 2, whose flash offers Undo
-    tiles = page.locator("li.tile")
-    tiles.nth(0).get_by_role("checkbox").check()
-    tiles.nth(1).get_by_role("checkbox").check()
-    page.get_by_label("Action").select_option("relabel")
-    page.locator("#edit-label").select_option("1")
-    page.get_by_role("button", name="Apply…").click()
+    ask_to_relabel_first_tiles(page, 2, "1")
     page.get_by_role("button", name="Yes, make the new version").click()
     expect(page).to_have_url(re.compile(r"/versions/2/gallery$"))
     flash = page.get_by_role("status")

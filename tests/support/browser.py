@@ -126,6 +126,17 @@ def fill_task_options(page, options: dict) -> None:
             page.locator(f"#opt-{name}").fill(str(value))
 
 
+def ask_to_relabel_first_tiles(page, count: int, label: str) -> None:
+    """In a gallery: select the first `count` tiles and ask to relabel them to `label`, up to the confirmation
+    dialog (the caller checks it and confirms)."""
+    tiles = page.locator("li.tile")
+    for i in range(count):
+        tiles.nth(i).get_by_role("checkbox").check()
+    page.get_by_label("Action").select_option("relabel")
+    page.locator("#edit-label").select_option(label)
+    page.get_by_role("button", name="Apply…").click()
+
+
 def first_contentful_paint_ms(page) -> float | None:
     """The current document's first contentful paint, in ms from its navigation's start."""
     return page.evaluate("(performance.getEntriesByType('paint').find(e => e.name === 'first-contentful-paint')"
