@@ -101,7 +101,10 @@ def _run_cell(plan: BenchPlan, out: Path, workdir: Path, machine: dict, name: st
         preset = peer.removeprefix("classmill-")
         run_dir = workdir / "runs" / name / f"r{repeat}" / preset
         spec = {"preset": preset, "data": str(dataset), "val": plan.quality_val, "test": plan.quality_test,
-                "seed": repeat, "run_dir": str(run_dir), "overrides": plan.quality_classmill_overrides.get(preset, {}),
+                "seed": repeat, "run_dir": str(run_dir),
+                # The peers' trees hold the usable images only (classmill.data.split loads no broken file,
+                # e.g. sign-digits' three truncated phone photos): classmill must train on the same ones.
+                "overrides": {"skip_invalid": True, **plan.quality_classmill_overrides.get(preset, {})},
                 "score_part": "test"}
         _announce(f"{name} r{repeat}: classmill {preset} preset ...")
         outcome = run_child("train_classmill", spec, logs, f"quality-{name}-r{repeat}-{peer}",

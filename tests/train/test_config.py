@@ -21,7 +21,7 @@ _BASE = dict(model="efficientnet_lite0", pretrained=True, image_size=None, epoch
              data_root=None)
 _BEFORE = {
     "fast": _BASE,
-    "balanced": {**_BASE, "epochs": 3, "lr": 0.0002, "warmup_epochs": 0.2, "freeze": "none", "freeze_bn": True},
+    "balanced": {**_BASE, "epochs": 3, "lr": 0.0001, "warmup_epochs": 0.2, "freeze": "none", "freeze_bn": True},
     "accurate": {**_BASE, "model": "efficientnet_lite2", "epochs": 20, "lr": 0.0002,
                  "augment": "strong", "freeze": "none", "freeze_bn": True, "ema": True, "early_stop": 6},
 }
