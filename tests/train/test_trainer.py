@@ -120,7 +120,8 @@ def test_extend_adds_epochs_to_a_finished_run(tiny_config, tmp_path):
     assert result.status == "finished" and result.epochs_completed == 4
     assert [h["epoch"] for h in _history(run)] == [0, 1, 2, 3, 4]
     config = yaml.safe_load((run / "config.yaml").read_text())
-    assert config["epochs"] == 4 and config["schedule"][-1] == [2, 4, pytest.approx(0.00006)]
+    # The extension is a warm restart at 0.3x the run's learning rate.
+    assert config["epochs"] == 4 and config["schedule"][-1] == [2, 4, pytest.approx(0.3 * config["lr"])]
     history = _history(run)
     assert history[3]["lr"] > history[2]["lr"]  # a warm restart, not a continuation at the floor
 

@@ -1,0 +1,90 @@
+"""python -m bench.epoch_scores SET SEED PRESET ['{"option": value}'] [TAG]: every epoch on held-out data.
+
+The quality benchmark scores only the checkpoint a run selected. Finding why a fine-tune hurts
+needs more: the held-out top-1 of the probed head ("epoch 0") and of every fine-tune epoch, beside
+its validation top-1, for one preset with option overrides. This trains
+`resolve_config(PRESET, data=SET, val=0.2, test=0.25, seed=SEED, **overrides)` (the quality
+benchmark's split) and, each time the engine weighs a candidate checkpoint (Engine._record_best:
+the probe, then every epoch), also runs that model over the run's test part, which nothing
+selects on. Appends one JSON line per run to bench/results/quality/epoch_scores.jsonl.
+
+The wall time includes the test scoring of every epoch (a few seconds): use the quality benchmark
+for times. Example, the variants behind the balanced preset's learning rate:
+    python -m bench.epoch_scores casting 0 balanced '{"lr": 2e-4}' lr2e-4
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+import time
+from functools import partial
+from pathlib import Path
+
+from bench.plan import REPO_ROOT, SHARED_DATASETS
+
+RESULTS = REPO_ROOT / "bench" / "results" / "quality" / "epoch_scores.jsonl"
+
+
+def main(argv: list[str]) -> int:
+    import torch
+
+    from classmill.train import engine as engine_module, resolve_config, train
+    from classmill.train.pipeline import ImageStore, decode_for_eval, eval_batches
+
+    name, seed, preset = argv[0], int(argv[1]), argv[2]
+    overrides = json.loads(argv[3]) if len(argv) > 3 else {}
+    tag = argv[4] if len(argv) > 4 else "default"
+    scores: list[dict] = []
+    test: dict = {}
+
+    def test_top1(engine, model) -> float:
+        if not test:  # the run's own test part, decoded once
+            records = engine.dataset.in_split("test")
+            index = engine.dataset.label_index()
+            test["store"] = ImageStore(records, partial(decode_for_eval, spec=engine.spec), pool=engine.pool,
+                                       cache=range(len(records)), cache_bytes=0)
+            test["labels"] = torch.tensor([index[r.label] for r in records])
+        was_training = model.training
+        model.eval()
+        with torch.no_grad():
+            logits = torch.cat([model(x).float() for x in eval_batches(test["store"], engine.spec, 64, engine.device)])
+        model.train(was_training)
+        return float((logits.argmax(1) == test["labels"]).float().mean())
+
+    record_best = engine_module.Engine._record_best
+
+    def scored_record_best(engine, metrics, model):
+        scores.append({"epoch": engine.epoch, "val_top1": round(metrics["top1"], 4),
+                       "test_top1": round(test_top1(engine, model), 4),
+                       "elapsed_s": round(time.perf_counter() - engine.started, 1)})
+        print(scores[-1], flush=True)
+        return record_best(engine, metrics, model)
+
+    engine_module.Engine._record_best = scored_record_best
+    config = resolve_config(preset, data=str(SHARED_DATASETS / name), val=0.2, test=0.25, seed=seed,
+                            skip_invalid=True, **overrides)  # as the quality benchmark's classmill peers
+    with tempfile.TemporaryDirectory(prefix="classmill-epoch-scores-") as work:
+        started = time.perf_counter()
+        result = train(config, Path(work) / "run")
+        wall = time.perf_counter() - started
+        shutil.rmtree(Path(work) / "run", ignore_errors=True)
+    selected = next(s for s in scores if s["epoch"] == result.best_epoch)
+    line = {"set": name, "seed": seed, "preset": preset, "tag": tag, "overrides": overrides,
+            "wall_s_with_scoring": round(wall, 1), "best_epoch": result.best_epoch,
+            "selected_test_top1": selected["test_top1"], "epochs": scores,
+            "date": time.strftime("%Y-%m-%d")}
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    with RESULTS.open("a", encoding="utf-8") as out:
+        out.write(json.dumps(line) + "\n")
+    print(json.dumps(line), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 4:
+        print(__doc__)
+        sys.exit(2)
+    sys.exit(main(sys.argv[1:]))
