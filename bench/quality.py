@@ -33,6 +33,13 @@ def quality_peers(plan: BenchPlan) -> tuple[str, ...]:
     return tuple(classmill_peer(p) for p in plan.quality_presets) + (REFERENCE, REFERENCE_EQUAL)
 
 
+def classmill_overrides(plan: BenchPlan, preset: str) -> dict:
+    """The options a classmill peer's run sets on top of its preset."""
+    # The peers' trees hold the usable images only (classmill.data.split loads no broken file, e.g.
+    # sign-digits' three truncated phone photos): classmill must train on the same ones.
+    return {"skip_invalid": True, **plan.quality_classmill_overrides.get(preset, {})}
+
+
 def cell_path(out: Path, dataset: str, peer: str, repeat: int, *, failed: bool = False) -> Path:
     return out / "cells" / dataset / f"{peer}-r{repeat}{'.failed' if failed else ''}.json"
 
@@ -101,10 +108,7 @@ def _run_cell(plan: BenchPlan, out: Path, workdir: Path, machine: dict, name: st
         preset = peer.removeprefix("classmill-")
         run_dir = workdir / "runs" / name / f"r{repeat}" / preset
         spec = {"preset": preset, "data": str(dataset), "val": plan.quality_val, "test": plan.quality_test,
-                "seed": repeat, "run_dir": str(run_dir),
-                # The peers' trees hold the usable images only (classmill.data.split loads no broken file,
-                # e.g. sign-digits' three truncated phone photos): classmill must train on the same ones.
-                "overrides": {"skip_invalid": True, **plan.quality_classmill_overrides.get(preset, {})},
+                "seed": repeat, "run_dir": str(run_dir), "overrides": classmill_overrides(plan, preset),
                 "score_part": "test"}
         _announce(f"{name} r{repeat}: classmill {preset} preset ...")
         outcome = run_child("train_classmill", spec, logs, f"quality-{name}-r{repeat}-{peer}",
@@ -157,7 +161,7 @@ def _reference_size(plan: BenchPlan, out: Path, name: str, peer: str, repeat: in
         from classmill.train.data_choices import decide_from_data
 
         config = resolve_config(plan.quality_default_preset, data=str(dataset),
-                                **plan.quality_classmill_overrides.get(plan.quality_default_preset, {}))
+                                **classmill_overrides(plan, plan.quality_default_preset))
         split = classmill.data.split(dataset, val=plan.quality_val, test=plan.quality_test, seed=repeat)
         size = decide_from_data(config, split.dataset).image_size
         source = f"resolve_config({plan.quality_default_preset!r}) (no {default} cell for this repeat)"

@@ -14,7 +14,7 @@ from collections import Counter
 from pathlib import Path
 
 from bench.plan import BenchPlan
-from bench.quality import PARTS, REFERENCE_EQUAL, quality_peers, read_cell
+from bench.quality import PARTS, REFERENCE_EQUAL, classmill_overrides, quality_peers, read_cell
 from bench.report import _num, _pct, _times, _write_atomic, machine_section
 from bench.stats import mean, median, stdev
 from bench.train_peers import REFERENCE, classmill_peer
@@ -111,7 +111,7 @@ def _changed_since(peer: str, cells: list[dict], plan: BenchPlan) -> list[str]:
         from classmill.train.config import resolve_config
 
         preset = peer.removeprefix("classmill-")
-        overrides = plan.quality_classmill_overrides.get(preset, {})
+        overrides = classmill_overrides(plan, preset)
         changed = set()
         for c in cells:
             was = c.get("config", {})
@@ -120,7 +120,11 @@ def _changed_since(peer: str, cells: list[dict], plan: BenchPlan) -> list[str]:
                                      **overrides).to_dict()
             except ConfigError as exc:  # a preset renamed or removed since
                 return [str(exc)]
-            changed |= {k for k in set(was) | set(now) if k not in ("data", "schedule") and was.get(k) != now.get(k)}
+            # Options left "auto" were decided from the cell's data (its config holds the decision, a
+            # fresh resolve the "auto"): the same preset decides them alike on the same data.
+            decided = {choice.get("option") for choice in was.get("data_choices") or []}
+            changed |= {k for k in set(was) | set(now) if k not in ("data", "schedule", "data_choices", *decided)
+                        and was.get(k) != now.get(k)}
         return sorted(changed)
     expected = {"epochs": plan.reference_epochs, "batch_size": plan.reference_batch}
     if peer == REFERENCE:
