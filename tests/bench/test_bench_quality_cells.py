@@ -10,7 +10,7 @@ import pytest
 import bench.quality as quality
 from bench.__main__ import main
 from bench.plan import full_plan, tiny_plan
-from bench.quality import cell_path, run_quality
+from bench.quality import cell_path, classmill_overrides, run_quality
 from bench.quality_report import render_quality, summarize, write_quality
 from classmill.train.config import resolve_config
 from support.images import make_class_folders
@@ -71,9 +71,14 @@ def test_a_failed_cell_is_kept_apart_and_retried(fake_training, tmp_path):
 
 def _cell(peer, repeat, top1, wall, *, revision="abc1234", px=None, config=None):
     if peer.startswith("classmill-"):
-        config = config or {k: v for k, v in resolve_config(peer.removeprefix("classmill-"), data="-", val=0.2,
-                                                            test=0.25, seed=repeat).to_dict().items()
-                            if k not in ("data", "schedule")}
+        if config is None:  # the preset as the runner resolves it, with what the run decided from its data
+            preset = peer.removeprefix("classmill-")
+            resolved = resolve_config(preset, data="-", val=0.2, test=0.25, seed=repeat,
+                                      **classmill_overrides(full_plan(), preset)).to_dict()
+            config = {**{k: v for k, v in resolved.items() if k not in ("data", "schedule")},
+                      "image_size": 160, "class_balance": "none",
+                      "data_choices": [{"option": "class_balance", "value": "none", "reason": "balanced classes"},
+                                       {"option": "image_size", "value": 160, "reason": "2x the median side"}]}
         px = config["image_size"]
     else:
         config = {"epochs": 5, "image_size": px, "resize": 256 if px == 224 else 183, "batch_size": 32}
