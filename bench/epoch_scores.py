@@ -32,6 +32,7 @@ def main(argv: list[str]) -> int:
     import torch
 
     from classmill.train import engine as engine_module, resolve_config, train
+    from classmill.train.config import TrainConfig
     from classmill.train.pipeline import ImageStore, decode_for_eval, eval_batches
 
     name, seed, preset = argv[0], int(argv[1]), argv[2]
@@ -70,9 +71,11 @@ def main(argv: list[str]) -> int:
         started = time.perf_counter()
         result = train(config, Path(work) / "run")
         wall = time.perf_counter() - started
+        image_size = TrainConfig.load(Path(work) / "run" / "config.yaml").image_size  # as decided from the data
         shutil.rmtree(Path(work) / "run", ignore_errors=True)
     selected = next(s for s in scores if s["epoch"] == result.best_epoch)
     line = {"set": name, "seed": seed, "preset": preset, "tag": tag, "overrides": overrides,
+            "image_size": image_size,
             "wall_s_with_scoring": round(wall, 1), "best_epoch": result.best_epoch,
             "selected_test_top1": selected["test_top1"], "epochs": scores,
             "date": time.strftime("%Y-%m-%d")}
