@@ -3,10 +3,10 @@
 The quality benchmark scores only the checkpoint a run selected. Finding why a fine-tune hurts
 needs more: the held-out top-1 of the probed head ("epoch 0") and of every fine-tune epoch, beside
 its validation top-1, for one preset with option overrides. This trains
-`resolve_config(PRESET, data=SET, val=0.2, test=0.25, seed=SEED, **overrides)` (the quality
-benchmark's split) and, each time the engine weighs a candidate checkpoint (Engine._record_best:
-the probe, then every epoch), also runs that model over the run's test part, which nothing
-selects on. Appends one JSON line per run to bench/results/quality/epoch_scores.jsonl.
+`resolve_config(PRESET, data=SET, seed=SEED, ...)` with the quality benchmark's val/test fractions
+and its classmill peers' options, then the overrides (so the same split as its cells), and each
+time the engine weighs a candidate checkpoint (Engine._record_best: the probe, then every epoch)
+also runs that model over the run's test part, which nothing selects on. Appends one JSON line per run to bench/results/quality/epoch_scores.jsonl.
 
 The wall time includes the test scoring of every epoch (a few seconds): use the quality benchmark
 for times. Example, the variants behind the balanced preset's learning rate:
@@ -16,24 +16,26 @@ for times. Example, the variants behind the balanced preset's learning rate:
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 import tempfile
 import time
 from functools import partial
 from pathlib import Path
 
-from bench.plan import REPO_ROOT, SHARED_DATASETS
+from bench.plan import REPO_ROOT, SHARED_DATASETS, full_plan
+from bench.quality import classmill_overrides
 
 RESULTS = REPO_ROOT / "bench" / "results" / "quality" / "epoch_scores.jsonl"
 
 
 def main(argv: list[str]) -> int:
-    import torch
+    import numpy as np
 
     from classmill.train import engine as engine_module, resolve_config, train
     from classmill.train.config import TrainConfig
-    from classmill.train.pipeline import ImageStore, decode_for_eval, eval_batches
+    from classmill.train.image_cache import decoded_bytes
+    from classmill.train.pipeline import ImageStore, decode_for_eval
+    from classmill.train.predict import store_logits
 
     name, seed, preset = argv[0], int(argv[1]), argv[2]
     overrides = json.loads(argv[3]) if len(argv) > 3 else {}
@@ -46,14 +48,14 @@ def main(argv: list[str]) -> int:
             records = engine.dataset.in_split("test")
             index = engine.dataset.label_index()
             test["store"] = ImageStore(records, partial(decode_for_eval, spec=engine.spec), pool=engine.pool,
-                                       cache=range(len(records)), cache_bytes=0)
-            test["labels"] = torch.tensor([index[r.label] for r in records])
+                                       cache=range(len(records)),
+                                       cache_bytes=sum(decoded_bytes(r, engine.spec, training=False) for r in records))
+            test["labels"] = np.array([index[r.label] for r in records])
         was_training = model.training
         model.eval()
-        with torch.no_grad():
-            logits = torch.cat([model(x).float() for x in eval_batches(test["store"], engine.spec, 64, engine.device)])
+        logits = store_logits(model, test["store"], engine.spec, len(engine.classes), 64, engine.device)
         model.train(was_training)
-        return float((logits.argmax(1) == test["labels"]).float().mean())
+        return float((logits.argmax(1) == test["labels"]).mean())
 
     record_best = engine_module.Engine._record_best
 
@@ -65,14 +67,14 @@ def main(argv: list[str]) -> int:
         return record_best(engine, metrics, model)
 
     engine_module.Engine._record_best = scored_record_best
-    config = resolve_config(preset, data=str(SHARED_DATASETS / name), val=0.2, test=0.25, seed=seed,
-                            skip_invalid=True, **overrides)  # as the quality benchmark's classmill peers
+    plan = full_plan()  # the quality benchmark's split and its classmill peers' options
+    config = resolve_config(preset, data=str(SHARED_DATASETS / name), val=plan.quality_val, test=plan.quality_test,
+                            seed=seed, **{**classmill_overrides(plan, preset), **overrides})
     with tempfile.TemporaryDirectory(prefix="classmill-epoch-scores-") as work:
         started = time.perf_counter()
         result = train(config, Path(work) / "run")
         wall = time.perf_counter() - started
         image_size = TrainConfig.load(Path(work) / "run" / "config.yaml").image_size  # as decided from the data
-        shutil.rmtree(Path(work) / "run", ignore_errors=True)
     selected = next(s for s in scores if s["epoch"] == result.best_epoch)
     line = {"set": name, "seed": seed, "preset": preset, "tag": tag, "overrides": overrides,
             "image_size": image_size,
