@@ -6,6 +6,7 @@ import stat
 import threading
 import time
 import zipfile
+import zlib
 
 import pytest
 
@@ -27,9 +28,12 @@ def cache(tmp_path, monkeypatch):
 
 def _dataset_zip(path, extra=(), n=2):
     with zipfile.ZipFile(path, "w") as zf:
-        for label in "ab":
+        # Seeds distinct within the zip (equal images in two classes are dropped as conflicting
+        # duplicates) and per zip name, from crc32: hash() of a str changes with each process.
+        base = zlib.crc32(path.name.encode()) % 100_000 * 1000
+        for class_index, label in enumerate("ab"):
             for i in range(n):
-                zf.writestr(f"ds/{label}/{i}.jpg", jpeg_bytes(noise(seed=hash((label, i, path.name)) % 10_000)))
+                zf.writestr(f"ds/{label}/{i}.jpg", jpeg_bytes(noise(seed=base + 100 * class_index + i)))
         for name, payload in extra:
             zf.writestr(name, payload)
     return path
