@@ -132,6 +132,18 @@ def test_cells_from_other_revisions_or_an_older_preset_are_kept_and_flagged(tmp_
     assert "casting: 12 cell(s) of the plan not measured yet" in markdown
 
 
+def test_an_option_newer_than_a_cell_is_flagged_only_where_the_preset_moved_it_off_its_default():
+    plan = full_plan()
+    fast = _cell("classmill-fast", 0, 0.98, 9)
+    balanced = _cell("classmill-balanced", 0, 0.99, 50)
+    for cell in (fast, balanced):  # cells measured before these options existed
+        for name in ("freeze_stages", "head_start", "refine_lr"):
+            del cell["config"][name]
+    s = summarize([fast, balanced], plan)["casting"]["peers"]
+    assert s["classmill-fast"]["changed_since"] == []  # fast runs as it did: the options' defaults
+    assert s["classmill-balanced"]["changed_since"] == ["freeze_stages", "head_start", "refine_lr"]
+
+
 def test_a_tiny_run_refuses_a_folder_of_full_cells(tmp_path, capsys, monkeypatch):
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):  # main() sets them for its children: undone after the test
         monkeypatch.setenv(name, "1")

@@ -18,10 +18,11 @@ _BASE = dict(model="efficientnet_lite0", pretrained=True, image_size=None, epoch
              progressive_epochs=1, mixup=0.0, ema=False, ema_decay=0.998, early_stop=0, select_metric="top1",
              seed=0, val=0.2, test=0.0, drop_rate=None, device="auto", amp="auto", workers=2, loader="auto",
              cache_images=True, cache_max_mb=3000, skip_invalid=False, allow_download=False, checkpoint_minutes=5.0,
-             data_root=None)
+             data_root=None, freeze_stages=0, head_start="probe", refine_lr=None)
 _BEFORE = {
     "fast": _BASE,
-    "balanced": {**_BASE, "epochs": 3, "lr": 0.0001, "warmup_epochs": 0.2, "freeze": "none", "freeze_bn": True},
+    "balanced": {**_BASE, "epochs": 5, "lr": 0.001, "backbone_lr_scale": 0.2, "head_start": "auto", "refine_lr": 0.0001,
+                 "warmup_epochs": 0.2, "freeze": "none", "freeze_stages": 3, "freeze_bn": True},
     "accurate": {**_BASE, "model": "efficientnet_lite2", "epochs": 20, "lr": 0.0002,
                  "augment": "strong", "freeze": "none", "freeze_bn": True, "ema": True, "early_stop": 6},
 }

@@ -1,13 +1,14 @@
 """The engine's parts that need no training run: EMA warm-up, metrics, distributed helpers alone."""
 
 import numpy as np
+import pytest
 import torch
 
 from classmill.evaluate.inputs import validate_predictions
 from classmill.evaluate.metrics import compute_overall_metrics
 from classmill.train.distributed import gather_rows, shard_range
 from classmill.train.step_parts import make_ema
-from classmill.train.validation import validation_metrics
+from classmill.train.validation import beats, validation_metrics
 
 
 def test_ema_of_a_short_run_forgets_its_starting_weights():
@@ -44,6 +45,15 @@ def test_validation_metrics_are_the_reports_definitions():
     assert metrics["precision"] == report.macro_precision == 0.75
     assert metrics["recall"] == report.macro_recall and metrics["f1"] == report.macro_f1
     assert np.isclose(metrics["loss"], float(torch.nn.functional.cross_entropy(logits, labels)))
+
+
+def test_a_tie_on_the_select_metric_goes_to_the_lower_validation_loss():
+    best = {"top1": 0.975, "f1": 0.97, "loss": 0.20}
+    assert beats({"top1": 0.975, "f1": 0.97, "loss": 0.12}, best, "top1")  # the same accuracy, more confidently
+    assert not beats({"top1": 0.975, "f1": 0.98, "loss": 0.25}, best, "top1")
+    assert not beats({"top1": 0.96, "f1": 0.99, "loss": 0.01}, best, "top1")  # the select metric comes first
+    assert beats({"top1": 0.90, "f1": 0.99, "loss": 0.9}, best, "f1")
+    assert beats({"top1": 0.5, "loss": 2.0}, {}, "top1")  # the first candidate is always the best so far
 
 
 def test_single_process_shard_and_gather_are_identity():
@@ -84,3 +94,30 @@ def test_training_batchnorm_on_a_remainder_of_one_image_finishes(tiny_config, tm
     config = tiny_config(batch_size=47, epochs=1, freeze_bn=False, head_warmup_steps=0, freeze="none")
     result = train(config, tmp_path / "run")
     assert result.status == "finished" and result.epochs_completed == 1
+
+
+def test_fixed_first_stages_keep_their_weights_and_batchnorm_statistics(tiny_config, tmp_path):
+    # BatchNorm in train mode elsewhere: the fixed stages must keep even their running statistics.
+    from classmill.models import create_model, early_stages
+    from classmill.train import train
+    from classmill.train.checkpoint import load_checkpoint
+
+    config = tiny_config(epochs=1, freeze_bn=False, head_warmup_steps=0, freeze="none", freeze_stages=2)
+    run = train(config, tmp_path / "run").run_dir
+    trained = load_checkpoint(run / "checkpoints" / "last.pt")["model"]
+    pretrained = create_model("efficientnet_lite0", num_classes=3).state_dict()
+    fixed = ("conv_stem.", "bn1.", "blocks.0.", "blocks.1.")
+    assert all(torch.equal(trained[k], pretrained[k]) for k in pretrained if k.startswith(fixed))
+    moved = [k for k in pretrained if k.startswith("blocks.2.") and k.endswith(("weight", "running_mean"))]
+    assert moved and all(not torch.equal(trained[k], pretrained[k]) for k in moved)
+    model = create_model("efficientnet_lite0", num_classes=3)
+    assert early_stages(model, 0) == [model.conv_stem, model.bn1]  # the stem alone
+
+
+def test_freezing_every_stage_is_refused_before_training(tiny_config, tmp_path):
+    from classmill.errors import ConfigError
+    from classmill.train import train
+
+    with pytest.raises(ConfigError, match="--freeze-stages 7 would freeze the whole backbone.*at most 6"):
+        train(tiny_config(freeze_stages=7), tmp_path / "run")
+    assert not (tmp_path / "run" / "checkpoints" / "last.pt").exists()

@@ -24,7 +24,7 @@ def test_tiny_run_writes_every_run_file(tiny_config, tmp_path):
                  "checkpoints/last.pt", "checkpoints/best.pt", "split/manifest.json", "split/train_list.txt"):
         assert (run / name).is_file(), name
     config = yaml.safe_load((run / "config.yaml").read_text())
-    assert config["image_size"] == 32 and config["preset"] == "balanced" and config["schedule"] == [[0, 2, 0.0001]]
+    assert config["image_size"] == 32 and config["preset"] == "balanced" and config["schedule"] == [[0, 2, 0.001]]
     assert (run / "labels.txt").read_text().split() == ["airplane", "automobile", "bird"]
     events = read_events(run / "events.jsonl")
     kinds = [e["type"] for e in events if e["type"] != "progress"]

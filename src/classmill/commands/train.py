@@ -236,6 +236,11 @@ class _RichReporter:
         elif kind == "step" and self.task is not None:
             self.progress.update(self.task, completed=event["epoch"] * self.steps + event["step"],
                                  epoch=event["epoch"] + 1, loss=f"{event['loss']:.4f}", ips=f"{event['images_per_s']:.1f}")
+        elif kind == "head_warmup" and self.task is not None:
+            v = event["val"]
+            self.console.print(f"probed head: val top1 {v['top1']:.4f} f1 {v['f1']:.4f} ({event['seconds']:.1f} s)")
+            if event.get("head_start"):  # where the fine-tune starts, and why
+                self.console.print(f"  head_start = {event['head_start']}: {event['reason']}")
         elif kind == "epoch" and self.task is not None:
             v = event["val"]
             self.progress.update(self.task, val=f"top1 {v['top1']:.4f}")

@@ -24,7 +24,8 @@ from classmill.models import _builtin  # noqa: F401  (registers the shipped mode
 from classmill.models._builtin import DEFAULT_MODEL
 from classmill.models._factory import check_model, create_model
 from classmill.models._labels import pretrained_class_names
-from classmill.models._parameters import BackboneAndHead, backbone_and_head_parameters, set_backbone_trainable
+from classmill.models._parameters import (BackboneAndHead, backbone_and_head_parameters, early_stages,
+                                          set_backbone_trainable)
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -35,6 +36,7 @@ __all__ = [
     "backbone_and_head_parameters",
     "check_model",
     "create_model",
+    "early_stages",
     "default_preprocess",
     "get_model_entry",
     "list_models",

@@ -43,11 +43,16 @@ def training_device(choice: str) -> torch.device:
 
 def broadcast_action(action: str | None, device: torch.device) -> str | None:
     """Rank 0 decides stop/pause/early stop; every rank must leave the loop at the same step."""
+    return broadcast_choice(action, _ACTIONS, device)
+
+
+def broadcast_choice(value, choices: tuple, device: torch.device):
+    """Rank 0's `value` (one of `choices`) on every rank; what the other ranks pass is ignored."""
     if not dist.is_initialized():
-        return action
-    code = torch.tensor([_ACTIONS.index(action)], device=device)
+        return value
+    code = torch.tensor([choices.index(value) if is_main_process() else 0], device=device)
     dist.broadcast(code, 0)
-    return _ACTIONS[int(code.item())]
+    return choices[int(code.item())]
 
 
 def broadcast_module(module: torch.nn.Module) -> None:

@@ -23,10 +23,11 @@ inside an epoch carries that epoch's running totals.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, nullcontext
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -38,7 +39,7 @@ from timm.utils.model_ema import ModelEmaV3
 
 from classmill import __version__, atomic
 from classmill.data.readers.lists import labels_to_text
-from classmill.models import backbone_and_head_parameters, create_model, default_preprocess
+from classmill.models import backbone_and_head_parameters, create_model, default_preprocess, early_stages
 from classmill.preprocess import PreprocessSpec
 from classmill.progress import PhaseProgress
 from classmill.train import control
@@ -46,9 +47,10 @@ from classmill.train.bn_adapt import adapt_batchnorm
 from classmill.train.calibrate import calibrate_best
 from classmill.train.checkpoint import save_checkpoint
 from classmill.train.config import TrainConfig
-from classmill.train.distributed import (barrier, broadcast_action, broadcast_module, gather_rows,
+from classmill.train.distributed import (barrier, broadcast_action, broadcast_choice, broadcast_module, gather_rows,
                                          is_main_process, rank_and_world, shard_range, training_device)
 from classmill.train.events import EventLog, EventStream
+from classmill.train.head_start import FRESH, PROBE, choose_head_start, group_lr_scales
 from classmill.train.head_warmup import fit_head, pooled_features
 from classmill.train.losses import Criterion, class_weights, mixup
 from classmill.train.image_cache import decoded_bytes, plan_cache
@@ -60,7 +62,7 @@ from classmill.train.schedule import lr_at
 from classmill.train.seeding import derive_seed
 from classmill.train.step_parts import (EpochTotals, autocast_dtype, make_ema, set_trainable,
                                         trained_images_per_epoch)
-from classmill.train.validation import validation_metrics
+from classmill.train.validation import beats, validation_metrics
 
 HOOKS = ("on_progress", "on_train_start", "on_head_warmup_end", "on_train_batch_end", "on_fit_epoch_end",
          "on_model_save", "on_early_stop", "on_train_end")
@@ -115,6 +117,8 @@ class Engine:
             self.history, self.early_stopped = list(state["history"]), bool(state.get("early_stopped"))
         self.batch_positions: list[int] = []  # this process's places in the epoch order, for the last batch
         self.warmup: tuple[dict | None, float] | None = None
+        self.probed_head: dict | None = None  # kept when the fine-tune starts from a fresh head
+        self.head_start: dict = {}
         self._last_saved = time.perf_counter()
         EventStream(EventLog(run.events), callbacks, enabled=self.main).attach(self)
 
@@ -153,9 +157,10 @@ class Engine:
         if self.state is None and config.head_warmup_steps > 0:
             self._fit_probe_head()
         self.ema = self._make_ema()
-        # A frozen backbone produces no gradients; DDP must be told or it waits for them forever.
-        self.train_model = (torch.nn.parallel.DistributedDataParallel(self.model,
-                                                                      find_unused_parameters=config.freeze != "none")
+        # A frozen backbone (or its fixed first stages) produces no gradients; DDP must be told or it
+        # waits for them forever.
+        unused = config.freeze != "none" or config.freeze_stages > 0
+        self.train_model = (torch.nn.parallel.DistributedDataParallel(self.model, find_unused_parameters=unused)
                             if dist.is_initialized() else self.model)
         if self.main:
             self.run.set_status("running", epoch=self.epoch, epochs=config.epochs)
@@ -186,6 +191,10 @@ class Engine:
                              drop_rate=config.drop_rate, allow_download=config.allow_download)
         if state is not None:
             model.load_state_dict(state["model"])
+        # The head as initialised, for a fine-tune that starts from a fresh head after the probe.
+        self.initial_head = copy.deepcopy(model.get_classifier().state_dict()) if state is None else None
+        if config.freeze_stages:
+            early_stages(model, config.freeze_stages)  # a count the model cannot take fails before any work
         model.to(self.device)
         self.model = model.to(memory_format=torch.channels_last) if config.channels_last else model
         parts = backbone_and_head_parameters(self.model)
@@ -278,6 +287,23 @@ class Engine:
             metrics = validation_metrics(val_logits, self.val_labels, self.classes)
         broadcast_module(head)
         self.warmup = (metrics, time.perf_counter() - started)
+        self._start_fine_tune(metrics)
+
+    def _start_fine_tune(self, probe_metrics: dict | None) -> None:
+        """Decide (rank 0) where the fine-tune starts after the probe; every rank sets its head and
+        its learning-rate groups to match. A fresh start keeps the probed head for the best checkpoint."""
+        config = self.config
+        start, reason = PROBE, "no fine-tune follows the probe (epochs 0)"
+        if self.main and config.epochs > 0:
+            start, reason = choose_head_start(config, probe_metrics)
+        start = broadcast_choice(start, (PROBE, FRESH), self.device)
+        head = self.model.get_classifier()
+        if start == FRESH:
+            self.probed_head = copy.deepcopy(head.state_dict())
+            head.load_state_dict(self.initial_head)
+        for group, scale in zip(self.optimizer.param_groups, group_lr_scales(config, start)):
+            group["lr_scale"] = scale
+        self.head_start = {"head_start": start, "reason": reason}
 
     def _make_ema(self) -> ModelEmaV3 | None:
         if not self.config.ema:
@@ -299,11 +325,27 @@ class Engine:
     def _record_head_warmup(self) -> None:
         """The probed head is "epoch 0": validated, eligible as best, checkpointed so a resume skips it."""
         metrics, seconds = self.warmup
-        self._record_best(metrics, self.model)
-        self.history.append({"epoch": 0, "phase": "head_warmup", "lr": self.config.head_lr, "val": metrics})
+        with self._probed_head_in_place():
+            self._record_best(metrics, self.model)
+        self.history.append({"epoch": 0, "phase": "head_warmup", "lr": self.config.head_lr, "val": metrics,
+                             **self.head_start})
         self._save_last()
         self.fire("on_head_warmup_end", {"type": "head_warmup", "val": metrics, "seconds": round(seconds, 2),
-                                         "elapsed_s": round(time.perf_counter() - self.started, 1)})
+                                         "elapsed_s": round(time.perf_counter() - self.started, 1), **self.head_start})
+
+    @contextmanager
+    def _probed_head_in_place(self):
+        """The model with its probed head for a while, where the fine-tune starts from a fresh one
+        (the initial head, which no step has moved yet)."""
+        if self.probed_head is None:
+            yield
+            return
+        head = self.model.get_classifier()
+        head.load_state_dict(self.probed_head)
+        try:
+            yield
+        finally:
+            head.load_state_dict(self.initial_head)
 
     # ---- training ----
 
@@ -401,11 +443,11 @@ class Engine:
     # ---- checkpoints and the end ----
 
     def _record_best(self, metrics: dict, model: torch.nn.Module) -> bool:
-        value = metrics[self.config.select_metric]
-        if value <= self.best_metric:
+        if not beats(metrics, self.best_metrics, self.config.select_metric):
             self.stale += 1
             return False
-        self.best_metric, self.best_epoch, self.best_metrics, self.stale = value, self.epoch, metrics, 0
+        self.best_metric, self.best_epoch, self.best_metrics, self.stale = (metrics[self.config.select_metric],
+                                                                            self.epoch, metrics, 0)
         self._save("best", {"model": model.state_dict(), "metrics": metrics, "epoch": self.epoch, **self._identity()})
         return True
 

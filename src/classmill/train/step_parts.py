@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 from timm.utils.model_ema import ModelEmaV3
 
-from classmill.models import backbone_and_head_parameters
+from classmill.models import backbone_and_head_parameters, early_stages
 from classmill.train.config import TrainConfig
 
 # EMA decay warm-up (timm's ModelEmaV3): 1 - (1 + step)^-power, capped at config.ema_decay. A
@@ -58,11 +58,16 @@ def set_trainable(model: torch.nn.Module, config: TrainConfig, epoch: int) -> No
     frozen = config.freeze == "backbone" or (config.freeze == "progressive" and epoch < config.progressive_epochs)
     for p in backbone_and_head_parameters(model).backbone:
         p.requires_grad_(not frozen)
+    fixed_stages = early_stages(model, config.freeze_stages) if config.freeze_stages and not frozen else []
+    for module in fixed_stages:
+        module.requires_grad_(False)
     model.train()
     if frozen or config.freeze_bn:  # keep the BatchNorm statistics the (pretrained or probed) head expects
         for module in model.modules():
             if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
                 module.eval()
+    for module in fixed_stages:  # fixed means fixed: their BatchNorm statistics too
+        module.eval()
 
 
 def trained_images_per_epoch(images: int, batch_size: int, world: int) -> int:

@@ -27,3 +27,17 @@ def validation_metrics(logits: torch.Tensor, labels: torch.Tensor, classes: list
         "f1": overall.macro_f1,
         "images": overall.n_images,
     }
+
+
+def beats(candidate: dict, best: dict, select_metric: str) -> bool:
+    """Whether a checkpoint's validation metrics make it the new best.
+
+    A higher select_metric wins; at an equal one, the lower validation loss. A small validation
+    split ties often (casting's 120 images: three fine-tune epochs all at 97.5 % top-1, held-out
+    test 98.7 / 100 / 100 %), and keeping the first of the tied ones threw away the later, better fitted
+    epochs; the loss, which tells them apart, favours the model that is right with more confidence.
+    """
+    if not best:
+        return True
+    value, held = candidate[select_metric], best[select_metric]
+    return value > held or (value == held and candidate["loss"] < best["loss"])

@@ -75,11 +75,11 @@ def test_new_task_form_says_why_a_class_cannot_be_chosen_and_shows_only_measured
     assert re.search(r'value="rare" disabled>', page.text) and re.search(r'value="ok" checked>', page.text)
     assert "Cannot be chosen: it has 5, at least 20 are needed." in text
     assert text.count("Not measured on this machine yet.") == 3  # no benchmark file in this workspace
-    # every advanced field holds the default preset's value (balanced: 3 epochs; the input size is left to
+    # every advanced field holds the default preset's value (balanced: 5 epochs; the input size is left to
     # the training images, so its field is empty with "automatic" as its placeholder)
     assert re.search(r'id="opt-image_size" name="opt_image_size" value="" autocomplete="off" placeholder="automatic"',
                      page.text)
-    assert re.search(r'id="opt-epochs" name="opt_epochs" value="3"', page.text)
+    assert re.search(r'id="opt-epochs" name="opt_epochs" value="5"', page.text)
     spec = json.loads(html.unescape(re.search(r'data-option="image_size" data-type="int"\s+data-preset-defaults="([^"]+)"',
                                               page.text).group(1)))
     assert spec == {"fast": None, "balanced": None, "accurate": None}

@@ -29,6 +29,8 @@ OPTION_HELP: dict[str, str] = {
     "progressive_epochs": N_("With freeze = progressive: head-only epochs before unfreezing."),
     "bn_adapt": N_("Before the head warm-up, re-estimate BatchNorm statistics on up to this many training "
                    "images; 0 = off."),
+    "freeze_stages": N_("Keep the stem and the first N stages of the backbone fixed while fine-tuning "
+                        "(weights and BatchNorm statistics); 0 = none."),
     "freeze_bn": N_("Keep BatchNorm's running statistics during fine-tuning."),
     "epochs": N_("Epochs of fine-tuning (0 only with a head warm-up: a linear probe)."),
     "batch_size": N_("Images per optimisation step."),
@@ -41,6 +43,11 @@ OPTION_HELP: dict[str, str] = {
     "head_warmup_steps": N_("Fit the new head on cached backbone features first (a linear probe) for this "
                             "many steps; 0 = off."),
     "head_lr": N_("Learning rate of the head warm-up."),
+    "head_start": N_("After a head warm-up, fine-tune from the probed head or from a fresh one; auto = the probed "
+                     "head when its validation top-1 is at least 0.95 (the features suit the data), else a fresh "
+                     "one (they must move). The probed head stays a candidate for the best checkpoint either way."),
+    "refine_lr": N_("Peak learning rate of every layer when the fine-tune starts from the probed head; empty = lr, "
+                    "and the backbone's lr x backbone_lr_scale."),
     "early_stop": N_("Stop after this many epochs without improvement; 0 = off."),
     "select_metric": N_("Validation metric that picks the best checkpoint."),
     "checkpoint_minutes": N_("Also save a checkpoint inside an epoch this often, so a crash loses minutes, "
