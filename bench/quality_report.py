@@ -108,8 +108,10 @@ def _changed_since(peer: str, cells: list[dict], plan: BenchPlan) -> list[str]:
     """Settings in which a cell's resolved configuration differs from what the same peer resolves to now."""
     if peer.startswith("classmill-"):
         from classmill.errors import ConfigError
-        from classmill.train.config import resolve_config
+        from classmill.train.config import option_specs, resolve_config
 
+        # An option newer than a cell is absent from its config; the cell ran as its default then.
+        defaults = {spec["name"]: spec["default"] for spec in option_specs()}
         preset = peer.removeprefix("classmill-")
         overrides = classmill_overrides(plan, preset)
         changed = set()
@@ -124,7 +126,7 @@ def _changed_since(peer: str, cells: list[dict], plan: BenchPlan) -> list[str]:
             # fresh resolve the "auto"): the same preset decides them alike on the same data.
             decided = {choice.get("option") for choice in was.get("data_choices") or []}
             changed |= {k for k in set(was) | set(now) if k not in ("data", "schedule", "data_choices", *decided)
-                        and was.get(k) != now.get(k)}
+                        and was.get(k, defaults.get(k)) != now.get(k)}
         return sorted(changed)
     expected = {"epochs": plan.reference_epochs, "batch_size": plan.reference_batch}
     if peer == REFERENCE:
