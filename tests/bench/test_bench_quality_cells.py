@@ -9,6 +9,7 @@ import pytest
 
 import bench.quality as quality
 from bench.__main__ import main
+from bench.held_out import calibrated_ece
 from bench.plan import full_plan, tiny_plan
 from bench.quality import cell_path, classmill_overrides, run_quality
 from bench.quality_report import render_quality, summarize, write_quality
@@ -89,7 +90,8 @@ def _cell(peer, repeat, top1, wall, *, revision="abc1234", px=None, config=None)
             "split": {"train_images": 330, "val_images": 120, "test_images": n, "scored_on_test_part": True},
             "input_px": px, "train_wall_s": wall, "peak_rss_mb": 1000.0, "others_busy_cores": 0.1,
             "test": {"images": n, "top1": top1, "macro_f1": top1 - 0.01, "ece": 0.05}, "config": config,
-            "predictions": {"classes": ["a", "b"], "y_true": [0] * n, "y_pred": [0] * right + [1] * (n - right)}}
+            "predictions": {"classes": ["a", "b"], "y_true": [0] * n, "y_pred": [0] * right + [1] * (n - right),
+                            "confidence": [1.0] * n}}
 
 
 def test_the_report_pairs_repeats_and_gives_the_verdict():
@@ -111,6 +113,15 @@ def test_the_report_pairs_repeats_and_gives_the_verdict():
     assert s["verdict"]["reference-equal"]["time_ratio"] == pytest.approx(0.5)
     assert s["verdict"]["reference-equal"]["within_time_share"] is False
     assert row["changed_since"] == [] and row["revisions"] == ["abc1234"]
+    assert row["ece_if_calibrated_mean"] == 0.0  # all confident at 1.0: a calibrated model is always right
+
+
+def test_the_ece_of_a_calibrated_model_is_binning_noise_that_shrinks_with_the_test_set():
+    coin_flips = calibrated_ece([0.5] * 100)  # |0.5 - share right| over 100 fair coins: about 0.03-0.04
+    assert 0.02 < coin_flips < 0.06
+    assert calibrated_ece([0.5] * 10_000, draws=200) < 0.01
+    assert calibrated_ece([1.0] * 50) == 0.0
+    assert calibrated_ece([0.8] * 250) == calibrated_ece([0.8] * 250)  # seeded: the report renders the same twice
 
 
 def test_cells_from_other_revisions_or_an_older_preset_are_kept_and_flagged(tmp_path):
