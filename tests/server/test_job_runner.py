@@ -173,8 +173,7 @@ def test_a_train_job_succeeds_with_the_run_folders_metrics(runner, shared_datase
     assert job.progress_phase == "train" and job.progress_done == job.progress_total > 0
 
 
-def test_pausing_a_train_job_checkpoints_through_the_control_file_and_resume_continues(runner, shared_datasets,
-                                                                                       tmp_path):
+def test_pausing_a_train_job_checkpoints_and_resume_continues(runner, shared_datasets, tmp_path):
     data = csv_of_copies(shared_datasets / "cifar10-mini", ("airplane", "automobile"), 20, tmp_path, "tiny.csv")
     executor = runner.executor()
     options = {"data": str(data), "epochs": 40, "image_size": 32, "batch_size": 8, "workers": 1,
@@ -290,3 +289,32 @@ def test_a_pause_reports_the_step_it_checkpointed_at_not_the_last_step_event(tmp
     assert reported == [("train", 0, 24, True), ("train", 1, 24, False), ("train", 3, 24, True)]
     ctx.event({"type": "epoch", "epoch": 1, "epochs": 6})
     assert reported[-1] == ("train", 4, 24, True)
+
+
+def test_a_pause_passed_on_after_the_engine_already_paused_leaves_no_control_file(tmp_path, monkeypatch):
+    # The signal sets ctx.requested() at once, and a thread writes the control file: the engine can see
+    # the first, pause and clear the file before the thread writes it (CI hit this once).
+    import time
+
+    from classmill.server.jobs import entry, train_job
+    from classmill.server.jobs.entry import JobContext
+    from classmill.train.control import CONTROL_FILE
+
+    ctx = JobContext(job_id=1, attempt="a", kind="train", params={"run": "r"}, workspace=tmp_path, sessions=None)
+    run = tmp_path / "runs" / "r"
+
+    def slow_pass_on(folder, action):
+        time.sleep(0.3)  # the engine has paused and cleared the file by now
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / CONTROL_FILE).write_text(json.dumps({"action": action}))
+
+    def paused_at_once(workspace, params, callback, should_stop):
+        ctx.ask("pause")
+        assert should_stop() == "pause"
+        return "paused", {"run_status": "paused"}
+
+    monkeypatch.setattr(entry, "_ask_run", slow_pass_on)
+    monkeypatch.setattr(train_job, "run_train", paused_at_once)
+    assert entry._train(ctx) == ("paused", {"run_status": "paused"})
+    time.sleep(0.5)
+    assert run.is_dir() and not (run / CONTROL_FILE).exists()

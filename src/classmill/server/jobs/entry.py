@@ -51,6 +51,7 @@ class JobContext:
     _session: Session | None = None
     _last_write: float = float("-inf")
     _memo: dict = field(default_factory=dict)
+    _passing_on: list[threading.Thread] = field(default_factory=list)
 
     def requested(self) -> str | None:
         return "stop" if self.stale else self.action
@@ -58,8 +59,15 @@ class JobContext:
     def ask(self, action: str) -> None:
         if self.action != "stop":  # a stop is never downgraded to a pause
             self.action = action
-        if self.on_request is not None:
-            threading.Thread(target=self.on_request, args=(self.action,), daemon=True).start()
+        if self.on_request is not None:  # off the signal handler: it reads and writes files
+            thread = threading.Thread(target=self.on_request, args=(self.action,), daemon=True)
+            self._passing_on.append(thread)
+            thread.start()
+
+    def requests_passed_on(self, timeout: float = 10.0) -> None:
+        """Wait for the requests being passed on (a kind calls it before tidying what they wrote)."""
+        for thread in self._passing_on:
+            thread.join(timeout)
 
     def report(self, phase: str, done: int, total: int, force: bool = False) -> None:
         """Record progress (at most once a second unless forced); a stale attempt turns into a stop request."""
@@ -96,10 +104,17 @@ RECORDED = "recorded"  # a kind's answer when it recorded its own end under the 
 def _train(ctx: JobContext) -> tuple[str, dict]:
     """Train (or resume, or extend) the run; a task's finished run then becomes a model version."""
     from classmill.server.jobs.train_job import run_folder, run_train
+    from classmill.train.control import clear_request
 
     folder = run_folder(ctx.workspace, ctx.params)
     ctx.on_request = lambda action: _ask_run(folder, action)
-    state, summary = run_train(ctx.workspace, ctx.params, ctx.event, ctx.requested)
+    try:
+        state, summary = run_train(ctx.workspace, ctx.params, ctx.event, ctx.requested)
+    finally:
+        # The engine also sees ctx.requested() at every step, so it can pause and clear the control file
+        # before the thread passing the request on writes it; nothing would ever read that file.
+        ctx.requests_passed_on()
+        clear_request(folder)
     if state != "succeeded" or "task_id" not in ctx.params or ctx.stale:
         return state, summary
     return state, {**summary, "model_version_id": _build_model_version(ctx, folder, summary)}
