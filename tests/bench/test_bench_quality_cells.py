@@ -116,6 +116,29 @@ def test_the_report_pairs_repeats_and_gives_the_verdict():
     assert row["ece_if_calibrated_mean"] == 0.0  # all confident at 1.0: a calibrated model is always right
 
 
+def test_times_are_compared_only_between_cells_from_one_kind_of_machine(tmp_path):
+    plan = full_plan()
+    ref_elsewhere = _cell("reference", 1, 0.98, 100, px=224)
+    ref_elsewhere["machine"] = {"cpu": "another CPU", "cores": 2}
+    cells = [_cell("classmill-balanced", 0, 0.99, 50), _cell("classmill-balanced", 1, 0.99, 50),
+             _cell("reference", 0, 0.98, 200, px=224), ref_elsewhere]
+    s = summarize(cells, plan)["casting"]
+    assert s["peers"]["classmill-balanced"]["time_vs_reference"] == {"median": 0.25, "repeats": [0]}
+    assert s["verdict"]["reference"]["repeats"] == [0, 1]  # accuracy pairs do not depend on the machine
+    only_elsewhere = summarize([cells[1], ref_elsewhere], plan)["casting"]
+    v = only_elsewhere["verdict"]["reference"]
+    assert v["time_ratio"] is None and v["within_time_share"] is None
+    out = tmp_path / "quality"
+    for c in (cells[1], ref_elsewhere):
+        quality._write_json(cell_path(out, c["set"], c["peer"], c["repeat"]), c)
+    _, md_path = write_quality(out, plan, {**MACHINE, "cpu_flags": {}, "memory_gib": 1, "os": "x", "python": "3",
+                                           "versions": {}, "date": "today"}, "python -m bench quality")
+    markdown = md_path.read_text()
+    assert "| casting | reference loop, 224 px | 1 | 99.0 % | 98.0 % | +1.0 | yes | – | not timed on one machine |" \
+        in markdown
+    assert "Some cells were measured on another machine: another CPU, 2 cores." in markdown
+
+
 def test_the_ece_of_a_calibrated_model_is_binning_noise_that_shrinks_with_the_test_set():
     coin_flips = calibrated_ece([0.5] * 100)  # |0.5 - share right| over 100 fair coins: about 0.03-0.04
     assert 0.02 < coin_flips < 0.06
