@@ -60,7 +60,7 @@ def main(argv: list[str]) -> int:
     record_best = engine_module.Engine._record_best
 
     def scored_record_best(engine, metrics, model):
-        scores.append({"epoch": engine.epoch, "val_top1": round(metrics["top1"], 4),
+        scores.append({"epoch": engine.epoch, "val_top1": round(metrics["top1"], 4), "val_loss": round(metrics["loss"], 4),
                        "test_top1": round(test_top1(engine, model), 4),
                        "elapsed_s": round(time.perf_counter() - engine.started, 1)})
         print(scores[-1], flush=True)

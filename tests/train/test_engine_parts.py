@@ -47,10 +47,9 @@ def test_validation_metrics_are_the_reports_definitions():
     assert np.isclose(metrics["loss"], float(torch.nn.functional.cross_entropy(logits, labels)))
 
 
-def test_a_tie_on_the_select_metric_goes_to_the_lower_validation_loss():
+def test_a_tie_on_the_select_metric_goes_to_the_later_checkpoint():
     best = {"top1": 0.975, "f1": 0.97, "loss": 0.20}
-    assert beats({"top1": 0.975, "f1": 0.97, "loss": 0.12}, best, "top1")  # the same accuracy, more confidently
-    assert not beats({"top1": 0.975, "f1": 0.98, "loss": 0.25}, best, "top1")
+    assert beats({"top1": 0.975, "f1": 0.97, "loss": 0.25}, best, "top1")  # later, at an equal score
     assert not beats({"top1": 0.96, "f1": 0.99, "loss": 0.01}, best, "top1")  # the select metric comes first
     assert beats({"top1": 0.90, "f1": 0.99, "loss": 0.9}, best, "f1")
     assert beats({"top1": 0.5, "loss": 2.0}, {}, "top1")  # the first candidate is always the best so far
@@ -121,3 +120,20 @@ def test_freezing_every_stage_is_refused_before_training(tiny_config, tmp_path):
     with pytest.raises(ConfigError, match="--freeze-stages 7 would freeze the whole backbone.*at most 6"):
         train(tiny_config(freeze_stages=7), tmp_path / "run")
     assert not (tmp_path / "run" / "checkpoints" / "last.pt").exists()
+
+
+def test_a_tied_checkpoint_is_kept_but_early_stopping_counts_it_as_no_improvement():
+    from types import SimpleNamespace
+
+    from classmill.train.engine import Engine
+
+    saved = []
+    engine = SimpleNamespace(config=SimpleNamespace(select_metric="top1"), best_metrics={}, best_metric=None,
+                             best_epoch=None, stale=0, epoch=0, _identity=dict,
+                             _save=lambda which, state: saved.append(state["epoch"]))
+    for epoch, top1 in enumerate([0.90, 0.95, 0.95, 0.93, 0.95, 0.97]):
+        engine.epoch = epoch
+        Engine._record_best(engine, {"top1": top1, "loss": 0.1}, torch.nn.Linear(1, 1))
+        if epoch == 4:
+            assert engine.stale == 3  # epochs 2 (a tie), 3 (worse) and 4 (a tie) did not improve
+    assert saved == [0, 1, 2, 4, 5] and engine.best_epoch == 5 and engine.stale == 0

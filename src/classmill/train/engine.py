@@ -443,11 +443,14 @@ class Engine:
     # ---- checkpoints and the end ----
 
     def _record_best(self, metrics: dict, model: torch.nn.Module) -> bool:
-        if not beats(metrics, self.best_metrics, self.config.select_metric):
+        select = self.config.select_metric
+        if not beats(metrics, self.best_metrics, select):
             self.stale += 1
             return False
-        self.best_metric, self.best_epoch, self.best_metrics, self.stale = (metrics[self.config.select_metric],
-                                                                            self.epoch, metrics, 0)
+        # A tie takes the checkpoint but is no improvement: early stopping still counts it.
+        improved = not self.best_metrics or metrics[select] > self.best_metrics[select]
+        self.best_metric, self.best_epoch, self.best_metrics = metrics[select], self.epoch, metrics
+        self.stale = 0 if improved else self.stale + 1
         self._save("best", {"model": model.state_dict(), "metrics": metrics, "epoch": self.epoch, **self._identity()})
         return True
 
