@@ -156,7 +156,8 @@ def _verdict(mine: dict[int, dict], ref: dict[int, dict]) -> dict | None:
     top1, ref_top1 = mean([mine[r]["test"]["top1"] for r in common]), mean([ref[r]["test"]["top1"] for r in common])
     return {"repeats": common, "top1": top1, "reference_top1": ref_top1,
             "delta_points_mean": mean(deltas), "delta_points_std": stdev(deltas),
-            "at_least_as_accurate": top1 >= ref_top1, "time_ratio": ratio, "within_time_share": None if ratio is None else ratio <= TIME_SHARE,
+            "at_least_as_accurate": top1 >= ref_top1, "time_ratio": ratio,
+            "within_time_share": None if ratio is None else ratio <= TIME_SHARE,
             "reference_px": sorted({ref[r]["input_px"] for r in common})}
 
 
@@ -212,8 +213,8 @@ def _seconds(value) -> str:
     return _num(value, 0 if value is not None and value >= 100 else 1)
 
 
-def _share(within: bool | None, no: str) -> str:
-    return "not timed on one machine" if within is None else ("yes" if within else no)
+def _share(within: bool | None, yes: str, no: str) -> str:
+    return "not timed on one machine" if within is None else (yes if within else no)
 
 
 def _ratio(r: dict | None) -> str:
@@ -276,7 +277,7 @@ def _summary(report: dict, default: str) -> list[str]:
             acc = "not judged (ImageNet classes)" if s["speed_only"] else ("yes" if v["at_least_as_accurate"] else "**no**")
             rows.append(f"| {name} | {_title(ref, v['reference_px'])} | {len(v['repeats'])} | {_pct(v['top1'])} | "
                         f"{_pct(v['reference_top1'])} | {_delta(v)} | {acc} | {_times(v['time_ratio'])} | "
-                        f"{_share(v['within_time_share'], '**no**')} |")
+                        f"{_share(v['within_time_share'], 'yes', '**no**')} |")
     if not rows:
         return []
     return ["## Verdict", "",
@@ -328,6 +329,6 @@ def _set_section(name: str, s: dict, default: str, plan: dict) -> list[str]:
                     f"≥ reference **{'yes' if v['at_least_as_accurate'] else 'no'}**")
         lines.append(f"- Verdict, {default.replace('classmill-', 'classmill ')} vs {_title(ref, v['reference_px'])} "
                      f"(repeats {', '.join(map(str, v['repeats']))}): {accuracy}; training time "
-                     f"{_times(v['time_ratio'])} the reference's: ≤ 1/3 {_share(v['within_time_share'], '**no**').replace('yes', '**yes**')}.")
+                     f"{_times(v['time_ratio'])} the reference's: ≤ 1/3 {_share(v['within_time_share'], '**yes**', '**no**')}.")
     lines += [""] + [f"- {n}" for n in notes] + ([""] if notes else [])
     return lines

@@ -128,7 +128,7 @@ def test_a_tied_checkpoint_is_kept_but_early_stopping_counts_it_as_no_improvemen
     from classmill.train.engine import Engine
 
     saved = []
-    engine = SimpleNamespace(config=SimpleNamespace(select_metric="top1"), best_metrics={}, best_metric=None,
+    engine = SimpleNamespace(config=SimpleNamespace(select_metric="top1"), best_metrics={}, best_metric=-1.0,
                              best_epoch=None, stale=0, epoch=0, _identity=dict,
                              _save=lambda which, state: saved.append(state["epoch"]))
     for epoch, top1 in enumerate([0.90, 0.95, 0.95, 0.93, 0.95, 0.97]):

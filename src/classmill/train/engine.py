@@ -448,7 +448,7 @@ class Engine:
             self.stale += 1
             return False
         # A tie takes the checkpoint but is no improvement: early stopping still counts it.
-        improved = not self.best_metrics or metrics[select] > self.best_metrics[select]
+        improved = metrics[select] > self.best_metric
         self.best_metric, self.best_epoch, self.best_metrics = metrics[select], self.epoch, metrics
         self.stale = 0 if improved else self.stale + 1
         self._save("best", {"model": model.state_dict(), "metrics": metrics, "epoch": self.epoch, **self._identity()})
