@@ -100,6 +100,15 @@ def wait_for_quiet_machine(max_wait_s: float, *, busy_cores_below: float = 0.5, 
             return {"waited_s": round(waited, 1), "busy_cores_at_start": round(busy, 2)}
 
 
+def boot_id() -> str | None:
+    """This boot of the machine (Linux): a shared or virtual machine's speed can change from one boot to
+    the next while its CPU name stays the same."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip() or None
+    except OSError:
+        return None
+
+
 def describe_machine() -> dict:
     model, flags = _cpuinfo()
     try:
@@ -110,6 +119,7 @@ def describe_machine() -> dict:
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "cpu": model,
         "cores": cores,
+        "boot": boot_id(),
         "cpu_flags": {flag: flag in flags for flag in FLAGS_THAT_MATTER},
         "memory_gib": _memory_gib(),
         "os": f"{platform.system()} {platform.release()}",

@@ -100,7 +100,7 @@ def _run_cell(plan: BenchPlan, out: Path, workdir: Path, machine: dict, name: st
               repeat: int, split: SplitTree) -> dict:
     cell = {"set": name, "peer": peer, "repeat": repeat, "seed": repeat, "tiny": plan.tiny,
             "git_revision": machine.get("git_revision"), "classmill_version": machine.get("versions", {}).get("classmill"),
-            "machine": {"cpu": machine.get("cpu"), "cores": machine.get("cores")},
+            "machine": {"cpu": machine.get("cpu"), "cores": machine.get("cores"), "boot": machine.get("boot")},
             "split": {"val": plan.quality_val, "test": plan.quality_test, "seed": repeat,
                       **{f"{part}_images": len(getattr(split, part)) for part in PARTS}}}
     logs = workdir / "logs"

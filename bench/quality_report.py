@@ -10,6 +10,7 @@ a preset that has changed since, are kept and flagged.
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from collections import Counter
 from pathlib import Path
 
@@ -19,6 +20,10 @@ from bench.quality import PARTS, REFERENCE_EQUAL, classmill_overrides, quality_p
 from bench.report import _num, _pct, _times, _write_atomic, machine_section
 from bench.stats import mean, median, stdev
 from bench.train_peers import REFERENCE, classmill_peer
+
+# How far apart two cells measured before boots were recorded may have finished and still be timed
+# against each other (the earlier full runs took about two hours per pass of the datasets).
+SITTING_HOURS = 3
 
 TIME_SHARE = 1 / 3  # the verdict's time bound: the default preset in at most this share of the reference's time
 
@@ -67,9 +72,22 @@ def _spread(values: list[float]) -> dict:
 
 
 def _same_machine(a: dict, b: dict) -> bool:
-    """Times are compared only between cells measured on one kind of machine: the reference loop and
-    classmill do not speed up alike from one CPU to another (sign-digits: 1.6x and 2.4x, Xeon -> EPYC)."""
-    return _machine_kind(a.get("machine")) == _machine_kind(b.get("machine"))
+    """Times are compared only between cells measured on one machine in one sitting. One kind of
+    machine: the reference loop and classmill do not speed up alike from one CPU to another
+    (sign-digits: 1.6x and 2.4x, Xeon -> EPYC). One sitting: the shared machine's speed changes
+    with the boot under the same CPU name (the fast preset on sign-digits took 13.5-13.9 s one
+    boot, 19.7 s the next). Cells that record their boot must share it; older ones, measured
+    before boots were recorded, must have finished within SITTING_HOURS of each other."""
+    if _machine_kind(a.get("machine")) != _machine_kind(b.get("machine")):
+        return False
+    boots = {(c.get("machine") or {}).get("boot") for c in (a, b)}
+    if None not in boots:
+        return len(boots) == 1
+    try:
+        apart = abs(datetime.fromisoformat(a["finished"]) - datetime.fromisoformat(b["finished"]))
+    except (KeyError, TypeError, ValueError):
+        return False
+    return apart <= timedelta(hours=SITTING_HOURS)
 
 
 def _machine_kind(machine: dict | None) -> tuple:
@@ -214,7 +232,7 @@ def _seconds(value) -> str:
 
 
 def _share(within: bool | None, yes: str, no: str) -> str:
-    return "not timed on one machine" if within is None else (yes if within else no)
+    return "not timed on one machine in one sitting" if within is None else (yes if within else no)
 
 
 def _ratio(r: dict | None) -> str:
@@ -233,7 +251,8 @@ def render_quality(report: dict, plan: BenchPlan) -> str:
               f"measured at: {revisions or '–'}.", ""]
     if report["cells_from_other_machines"]:
         lines += [f"Some cells were measured on another machine: {'; '.join(report['cells_from_other_machines'])}. "
-                  "Training times are compared only between cells measured on one kind of machine.", ""]
+                  "Training times are compared only between cells measured on one machine in one sitting "
+                  "(the same CPU kind and boot).", ""]
     p = report["plan"]
     lines += ["## Protocol", "",
               f"Repeat r (seed r) splits each dataset with classmill's own stratified split (`classmill.data.split`, "
@@ -251,7 +270,9 @@ def render_quality(report: dict, plan: BenchPlan) -> str:
               "deviation over repeats. Training time: classmill from the `train()` call to its return, the reference loop "
               "from after its imports to the end of its last epoch (both include setup and per-epoch validation, neither "
               "the test scoring). "
-              "× ref: the median over the repeats both peers have of this peer's time / the reference's (< 1: faster). "
+              "× ref: the median over the repeats both peers have of this peer's time / the reference's (< 1: faster), "
+              "from pairs measured on one machine in one sitting (the same CPU kind and boot; before boots were "
+              f"recorded, finished within {SITTING_HOURS} hours of each other). "
               "Peak RSS: the largest single process (the reference's 2 DataLoader workers not added in). Others' load: "
               "cores other processes kept busy meanwhile (the machine is shared).", ""]
     lines += _summary(report, default)

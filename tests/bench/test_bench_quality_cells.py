@@ -134,9 +134,34 @@ def test_times_are_compared_only_between_cells_from_one_kind_of_machine(tmp_path
     _, md_path = write_quality(out, plan, {**MACHINE, "cpu_flags": {}, "memory_gib": 1, "os": "x", "python": "3",
                                            "versions": {}, "date": "today"}, "python -m bench quality")
     markdown = md_path.read_text()
-    assert "| casting | reference loop, 224 px | 1 | 99.0 % | 98.0 % | +1.0 | yes | – | not timed on one machine |" \
-        in markdown
+    assert ("| casting | reference loop, 224 px | 1 | 99.0 % | 98.0 % | +1.0 | yes | – | not timed on one machine in "
+            "one sitting |") in markdown
     assert "Some cells were measured on another machine: another CPU, 2 cores." in markdown
+
+
+def test_times_are_paired_only_within_one_boot_or_when_older_cells_finished_hours_apart_at_most():
+    plan = full_plan()
+
+    def timed(peer, wall, boot=None, finished="2026-01-01 09:00:00"):
+        cell = _cell(peer, 0, 0.99, wall, **({} if peer.startswith("classmill") else {"px": 224}))
+        cell["machine"] = {"cpu": "test CPU", "cores": 2, **({"boot": boot} if boot else {})}
+        cell["finished"] = finished
+        return cell
+
+    def ratio(mine, ref):
+        return summarize([mine, ref], plan)["casting"]["peers"]["classmill-balanced"]["time_vs_reference"]
+
+    assert ratio(timed("classmill-balanced", 50, boot="b1"), timed("reference", 200, boot="b1")) == \
+        {"median": 0.25, "repeats": [0]}
+    # Another boot of the same kind of machine: its speed may differ, so no time pair (hours apart or not).
+    assert ratio(timed("classmill-balanced", 50, boot="b1"), timed("reference", 200, boot="b2")) is None
+    # Cells from before boots were recorded: paired when they finished within SITTING_HOURS.
+    older_ref = timed("reference", 200, finished="2026-01-01 07:30:00")
+    assert ratio(timed("classmill-balanced", 50), older_ref) == {"median": 0.25, "repeats": [0]}
+    assert ratio(timed("classmill-balanced", 50, finished="2026-01-01 12:00:00"), older_ref) is None
+    # One with a boot, one without: the time window decides.
+    assert ratio(timed("classmill-balanced", 50, boot="b1", finished="2026-01-01 08:00:00"), older_ref)["median"] == 0.25
+    assert ratio(timed("classmill-balanced", 50, boot="b1", finished="2026-01-02 08:00:00"), older_ref) is None
 
 
 def test_the_ece_of_a_calibrated_model_is_binning_noise_that_shrinks_with_the_test_set():
