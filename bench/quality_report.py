@@ -10,8 +10,8 @@ a preset that has changed since, are kept and flagged.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
 from collections import Counter
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from bench.held_out import calibrated_ece
@@ -71,7 +71,7 @@ def _spread(values: list[float]) -> dict:
     return {"mean": mean(values), "std": stdev(values), "min": min(values), "max": max(values), "values": values}
 
 
-def _same_machine(a: dict, b: dict) -> bool:
+def _same_sitting(a: dict, b: dict) -> bool:
     """Times are compared only between cells measured on one machine in one sitting. One kind of
     machine: the reference loop and classmill do not speed up alike from one CPU to another
     (sign-digits: 1.6x and 2.4x, Xeon -> EPYC). One sitting: the shared machine's speed changes
@@ -95,7 +95,7 @@ def _machine_kind(machine: dict | None) -> tuple:
 
 
 def _paired_time_ratio(mine: dict[int, dict], ref: dict[int, dict]) -> dict | None:
-    common = [r for r in sorted(set(mine) & set(ref)) if _same_machine(mine[r], ref[r])]
+    common = [r for r in sorted(set(mine) & set(ref)) if _same_sitting(mine[r], ref[r])]
     if not common:
         return None
     return {"median": median([mine[r]["train_wall_s"] / ref[r]["train_wall_s"] for r in common]), "repeats": common}
