@@ -65,9 +65,14 @@ PRESETS: dict[str, dict] = {
     "balanced": dict(model="efficientnet_lite0", epochs=5, batch_size=32, lr=1e-3, backbone_lr_scale=0.2,
                      head_start=AUTO, refine_lr=1e-4, warmup_epochs=0.2, freeze="none", freeze_stages=3,
                      freeze_bn=True, head_warmup_steps=300, augment="light", label_smoothing=0.1),
-    "accurate": dict(model="efficientnet_lite2", epochs=20, batch_size=32, lr=2e-4,
-                     freeze="none", freeze_bn=True, head_warmup_steps=300, augment="strong", ema=True,
-                     label_smoothing=0.1, early_stop=6),
+    # Probe, then where the fine-tune starts is decided as in balanced: features that suit the data
+    # are refined from the probed head with every layer at refine_lr 2e-4 (this preset's lr before the
+    # decision existed), others get a fresh head at 1e-3 and the backbone 2e-4. Held-out, seed 0 of
+    # the quality benchmark, against the probed start everywhere: cifar10-mini 72.0 -> 74.8 %,
+    # sign-digits 99.0 -> 99.2 % (bench.epoch_scores, tag acc_auto).
+    "accurate": dict(model="efficientnet_lite2", epochs=20, batch_size=32, lr=1e-3, backbone_lr_scale=0.2,
+                     head_start=AUTO, refine_lr=2e-4, freeze="none", freeze_bn=True, head_warmup_steps=300,
+                     augment="strong", ema=True, label_smoothing=0.1, early_stop=6),
 }
 
 
