@@ -9,7 +9,7 @@ import pytest
 
 import bench.quality as quality
 from bench.__main__ import main
-from bench.held_out import calibrated_ece
+from bench.held_out import calibrated_ece, pooled_calibration
 from bench.plan import full_plan, tiny_plan
 from bench.quality import cell_path, classmill_overrides, run_quality
 from bench.quality_report import render_quality, summarize, write_quality
@@ -170,6 +170,27 @@ def test_the_ece_of_a_calibrated_model_is_binning_noise_that_shrinks_with_the_te
     assert calibrated_ece([0.5] * 10_000, draws=200) < 0.01
     assert calibrated_ece([1.0] * 50) == 0.0
     assert calibrated_ece([0.8] * 250) == calibrated_ece([0.8] * 250)  # seeded: the report renders the same twice
+
+
+def test_the_pooled_ece_takes_the_repeats_predictions_together_and_the_report_judges_it_against_the_goal(tmp_path):
+    plan = full_plan()
+    # Repeat 0: 100 images at confidence 0.9, 80 right (ECE 0.10); repeat 1: 100 at 0.9, all right
+    # (ECE 0.10 too). Pooled: 180 of 200 right at 0.9, ECE 0.00, though each repeat alone shows 0.10.
+    cells = [_cell("classmill-balanced", 0, 0.8, 50), _cell("classmill-balanced", 1, 1.0, 50)]
+    for c in cells:
+        c["predictions"]["confidence"] = [0.9] * 100
+    pooled = pooled_calibration([c["predictions"] for c in cells])
+    assert pooled["images"] == 200 and pooled["ece"] == pytest.approx(0.0)
+    assert 0 < pooled["ece_if_calibrated"] < calibrated_ece([0.9] * 100)  # twice the images: less binning noise
+    row = summarize(cells, plan)["casting"]["peers"]["classmill-balanced"]
+    assert row["ece_pooled"] == pooled
+    out = tmp_path / "quality"
+    for c in cells:
+        quality._write_json(cell_path(out, c["set"], c["peer"], c["repeat"]), c)
+    _, md_path = write_quality(out, plan, {**MACHINE, "cpu_flags": {}, "memory_gib": 1, "os": "x", "python": "3",
+                                           "versions": {}, "date": "today"}, "python -m bench quality")
+    markdown = md_path.read_text()
+    assert f"| casting | 2 | 200 | 0.050 | 0.000 | {pooled['ece_if_calibrated']:.3f} | yes |" in markdown
 
 
 def test_cells_from_other_revisions_or_an_older_preset_are_kept_and_flagged(tmp_path):
