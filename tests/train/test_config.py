@@ -24,8 +24,8 @@ _BEFORE = {
     "balanced": {**_BASE, "epochs": 5, "lr": 0.001, "backbone_lr_scale": 0.2, "head_start": "auto", "refine_lr": 0.0001,
                  "warmup_epochs": 0.2, "freeze": "none", "freeze_stages": 3, "freeze_bn": True},
     "accurate": {**_BASE, "model": "efficientnet_lite2", "epochs": 20, "lr": 0.001, "backbone_lr_scale": 0.2,
-                 "head_start": "auto", "refine_lr": 0.0002, "augment": "strong", "freeze": "none", "freeze_bn": True,
-                 "ema": True, "early_stop": 6},
+                 "head_start": "auto", "refine_lr": 0.0002, "augment": "light", "freeze": "none", "freeze_stages": 3,
+                 "freeze_bn": True, "ema": True, "early_stop": 6},
 }
 
 
