@@ -22,6 +22,7 @@ import time
 from functools import partial
 from pathlib import Path
 
+from bench.machine import git_revision
 from bench.plan import REPO_ROOT, SHARED_DATASETS, full_plan
 from bench.quality import classmill_overrides
 
@@ -70,14 +71,18 @@ def main(argv: list[str]) -> int:
     plan = full_plan()  # the quality benchmark's split and its classmill peers' options
     config = resolve_config(preset, data=str(SHARED_DATASETS / name), val=plan.quality_val, test=plan.quality_test,
                             seed=seed, **{**classmill_overrides(plan, preset), **overrides})
+    revision = git_revision()  # before training: the code the run starts with
     with tempfile.TemporaryDirectory(prefix="classmill-epoch-scores-") as work:
         started = time.perf_counter()
         result = train(config, Path(work) / "run")
         wall = time.perf_counter() - started
-        image_size = TrainConfig.load(Path(work) / "run" / "config.yaml").image_size  # as decided from the data
+        used = TrainConfig.load(Path(work) / "run" / "config.yaml")  # with what was decided from the data
     selected = next(s for s in scores if s["epoch"] == result.best_epoch)
     line = {"set": name, "seed": seed, "preset": preset, "tag": tag, "overrides": overrides,
-            "image_size": image_size,
+            "image_size": used.image_size,
+            # Presets move as classmill develops: the line keeps what its run actually used.
+            "git_revision": revision,
+            "config": {k: v for k, v in used.to_dict().items() if k not in ("data", "schedule")},
             "wall_s_with_scoring": round(wall, 1), "best_epoch": result.best_epoch,
             "selected_test_top1": selected["test_top1"], "epochs": scores,
             "date": time.strftime("%Y-%m-%d")}

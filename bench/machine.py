@@ -52,7 +52,7 @@ def _version(name: str) -> str | None:
         return None
 
 
-def _git_revision() -> str | None:
+def git_revision() -> str | None:
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True,
                               text=True, timeout=10).stdout.strip()
@@ -125,6 +125,6 @@ def describe_machine() -> dict:
         "os": f"{platform.system()} {platform.release()}",
         "python": platform.python_version(),
         "versions": {name: _version(name) for name in PACKAGES},
-        "git_revision": _git_revision(),
+        "git_revision": git_revision(),
         "load_average_at_start": load_average(),
     }
