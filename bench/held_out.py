@@ -67,8 +67,8 @@ def pooled_calibration(records: list[dict]) -> dict:
     """ECE over the held-out predictions of several repeats taken together, and its calibrated floor.
 
     Each repeat's test part holds a few hundred images, where binning noise alone puts ECE at
-    several hundredths; the repeats' models are trained alike, so their predictions pooled measure
-    the same procedure on three times the images, with a floor about 1/sqrt(3) as high.
+    several hundredths; the repeats' models are trained alike, so n repeats' predictions pooled
+    measure the same procedure on n times the images, with a floor about 1/sqrt(n) as high.
     """
     import numpy as np
 
