@@ -94,6 +94,16 @@ def _cell(peer, repeat, top1, wall, *, revision="abc1234", px=None, config=None)
                             "confidence": [1.0] * n}}
 
 
+def _rendered(cells: list[dict], tmp_path, plan) -> str:
+    """quality.md as written from these cells, saved the way a run saves them."""
+    out = tmp_path / "quality"
+    for c in cells:
+        quality._write_json(cell_path(out, c["set"], c["peer"], c["repeat"]), c)
+    _, md_path = write_quality(out, plan, {**MACHINE, "cpu_flags": {}, "memory_gib": 1, "os": "x", "python": "3",
+                                           "versions": {}, "date": "today"}, "python -m bench quality")
+    return md_path.read_text()
+
+
 def test_the_report_pairs_repeats_and_gives_the_verdict():
     plan = full_plan()
     cells = [_cell("classmill-balanced", 0, 0.99, 50), _cell("classmill-balanced", 1, 0.97, 60),
@@ -184,12 +194,7 @@ def test_the_pooled_ece_takes_the_repeats_predictions_together_and_the_report_ju
     assert 0 < pooled["ece_if_calibrated"] < calibrated_ece([0.9] * 100)  # twice the images: less binning noise
     row = summarize(cells, plan)["casting"]["peers"]["classmill-balanced"]
     assert row["ece_pooled"] == pooled
-    out = tmp_path / "quality"
-    for c in cells:
-        quality._write_json(cell_path(out, c["set"], c["peer"], c["repeat"]), c)
-    _, md_path = write_quality(out, plan, {**MACHINE, "cpu_flags": {}, "memory_gib": 1, "os": "x", "python": "3",
-                                           "versions": {}, "date": "today"}, "python -m bench quality")
-    markdown = md_path.read_text()
+    markdown = _rendered(cells, tmp_path, plan)
     assert f"| casting | 2 | 200 | 0.050 | 0.000 | {pooled['ece_if_calibrated']:.3f} | yes |" in markdown
 
 
@@ -199,12 +204,7 @@ def test_cells_from_other_revisions_or_an_older_preset_are_kept_and_flagged(tmp_
     old["config"] = {**old["config"], "lr": 5e-4}  # the preset has moved on since this cell
     cells = [old, _cell("classmill-balanced", 1, 0.97, 60, revision="def5678"),
              _cell("reference", 0, 0.98, 200, px=224)]
-    out = tmp_path / "quality"
-    for c in cells:
-        quality._write_json(cell_path(out, c["set"], c["peer"], c["repeat"]), c)
-    _, md_path = write_quality(out, plan, {**MACHINE, "cpu_flags": {}, "memory_gib": 1, "os": "x", "python": "3",
-                                           "versions": {}, "date": "today"}, "python -m bench quality")
-    markdown = md_path.read_text()
+    markdown = _rendered(cells, tmp_path, plan)
     assert "| classmill balanced ⚑ |" in markdown and "| reference loop, 224 px |" in markdown
     assert "measured at 2 classmill revisions (abc1234, def5678)" in markdown
     assert "settings changed since (now different: lr)" in markdown
