@@ -14,25 +14,12 @@ from importlib import metadata
 from pathlib import Path
 
 from bench.plan import REPO_ROOT
+from classmill.cpu_features import read_cpuinfo
 
 # The CPU features that decide which kernels torch and ONNX Runtime can use on this CPU:
 # AVX-512 (fp32 convolutions), VNNI (INT8 dot products), BF16 and AMX (bf16/int8 matrix tiles).
 FLAGS_THAT_MATTER = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_tile", "amx_bf16", "amx_int8")
 PACKAGES = ("classmill", "torch", "torchvision", "timm", "onnxruntime", "onnx", "pillow", "numpy")
-
-
-def _cpuinfo() -> tuple[str, set[str]]:
-    model, flags = platform.processor() or "unknown", set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name":
-                model = value.strip()
-            elif key.strip() == "flags":
-                flags = set(value.split())
-    except OSError:
-        pass
-    return model, flags
 
 
 def _memory_gib() -> float | None:
@@ -110,7 +97,7 @@ def boot_id() -> str | None:
 
 
 def describe_machine() -> dict:
-    model, flags = _cpuinfo()
+    model, flags = read_cpuinfo() or (platform.processor() or "unknown", set())
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import warnings
 
 import typer
 
@@ -46,9 +47,23 @@ for _name in COMMAND_MODULES:
     _module.register(app)
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """classmill's own warnings as one line, like its errors; others as Python shows them."""
+    from classmill.errors import ClassmillWarning
+
+    if issubclass(category, ClassmillWarning):
+        typer.secho(f"warning: {message}", fg="yellow", err=True)
+    else:
+        _python_show_warning(message, category, filename, lineno, file, line)
+
+
+_python_show_warning = warnings.showwarning
+
+
 def main() -> None:
     from classmill.errors import UserError
 
+    warnings.showwarning = _show_warning
     try:
         app()
     except UserError as exc:  # user-fixable: a message, not a traceback

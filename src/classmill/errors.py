@@ -19,3 +19,7 @@ class ModelNotAvailableError(UserError):
 
 class RunStateError(UserError):
     """A run directory is not in a state that allows the requested action (resume, extend...)."""
+
+
+class ClassmillWarning(UserWarning):
+    """Something the user should know before relying on a result; the CLI prints it as one line."""

@@ -4,6 +4,8 @@ import csv
 import io
 import json
 import shutil
+import subprocess
+import sys
 
 import pytest
 from PIL import Image
@@ -134,3 +136,28 @@ def test_a_thresholds_file_naming_another_class_is_refused(tiny_bundle, good_ima
     wrong.write_text('{"Bird": 0.5}')
     result = runner.invoke(app, ["predict", str(tiny_bundle), str(good_images[0]), "--thresholds", str(wrong)])
     assert isinstance(result.exception, UserError) and "did you mean 'bird'" in str(result.exception)
+
+
+_PREDICT_ON_A_CPU_WITHOUT_VNNI = """
+import sys
+import classmill.infer.predictor as predictor
+predictor.int8_saturation_warning = lambda: "this CPU has no VNNI (the test says so)"
+from classmill.cli import main
+sys.argv = ["classmill", *sys.argv[1:]]
+main()
+"""
+
+
+@pytest.mark.parametrize("int8", [True, False])
+def test_int8_on_a_cpu_without_vnni_prints_one_warning_line_and_fp32_none(tiny_bundle, good_images, tmp_path, int8):
+    # In a child process through the real entry point: the one-line format is set up by main().
+    command = [sys.executable, "-c", _PREDICT_ON_A_CPU_WITHOUT_VNNI, "predict", str(tiny_bundle), str(good_images[0]),
+               "--out", str(tmp_path), *(["--int8"] if int8 else [])]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    warned = [line for line in done.stderr.splitlines() if line.startswith("warning: ")]
+    if int8:
+        assert warned == [f"warning: {tiny_bundle}: this CPU has no VNNI (the test says so)"], done.stderr
+        assert "(int8)" in done.stdout  # the prediction is still made
+    else:
+        assert warned == [] and "Int8AccuracyWarning" not in done.stderr, done.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence, Union
@@ -15,6 +16,7 @@ from classmill.errors import UserError
 from classmill.image import DEFAULT_MAX_PIXELS, open_rgb, to_rgb
 from classmill.infer.bundle import INPUT_NAME, Bundle, read_bundle
 from classmill.infer.calibration import softmax
+from classmill.infer.int8_cpu import Int8AccuracyWarning, int8_saturation_warning
 from classmill.infer.thresholds import Thresholds, check_thresholds, is_uncertain
 from classmill.preprocess import PreprocessSpec, preprocess
 
@@ -111,6 +113,10 @@ class Predictor:
         # Checked before the session is built: a wrong class name fails fast.
         checked = None if thresholds is None else check_thresholds(thresholds, bundle.labels)
         session = ort.InferenceSession(bundle.model_bytes(int8), _session_options(), providers=wanted)
+        if int8 and session.get_providers()[0] == "CPUExecutionProvider":
+            risk = int8_saturation_warning()
+            if risk:
+                warnings.warn(f"{bundle_path}: {risk}", Int8AccuracyWarning, stacklevel=2)
         return cls(bundle, session, int8, max_pixels, checked)
 
     def with_thresholds(self, thresholds: Mapping[str, float] | None) -> "Predictor":
