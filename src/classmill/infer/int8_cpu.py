@@ -16,6 +16,7 @@ import platform
 from classmill.cpu_features import read_cpuinfo
 from classmill.errors import ClassmillWarning
 
+
 class Int8AccuracyWarning(ClassmillWarning):
     """An INT8 model was loaded on a CPU whose INT8 kernels are known to lose accuracy."""
 
