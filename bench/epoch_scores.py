@@ -29,34 +29,43 @@ from bench.quality import classmill_overrides
 RESULTS = REPO_ROOT / "bench" / "results" / "quality" / "epoch_scores.jsonl"
 
 
-def main(argv: list[str]) -> int:
+def split_logits(engine, model, split: str, stores: dict):
+    """(logits, labels) of `model` on the run's `split` images ("val", "test"); each split is decoded
+    once, into `stores`, and the model is left in the mode it was in."""
     import numpy as np
 
-    from classmill.train import engine as engine_module, resolve_config, train
-    from classmill.train.config import TrainConfig
     from classmill.train.image_cache import decoded_bytes
     from classmill.train.pipeline import ImageStore, decode_for_eval
     from classmill.train.predict import store_logits
+
+    if split not in stores:
+        records = engine.dataset.in_split(split)
+        index = engine.dataset.label_index()
+        stores[split] = (ImageStore(records, partial(decode_for_eval, spec=engine.spec), pool=engine.pool,
+                                    cache=range(len(records)),
+                                    cache_bytes=sum(decoded_bytes(r, engine.spec, training=False) for r in records)),
+                         np.array([index[r.label] for r in records]))
+    store, labels = stores[split]
+    was_training = model.training
+    model.eval()
+    logits = store_logits(model, store, engine.spec, len(engine.classes), 64, engine.device)
+    model.train(was_training)
+    return logits, labels
+
+
+def main(argv: list[str]) -> int:
+    from classmill.train import engine as engine_module, resolve_config, train
+    from classmill.train.config import TrainConfig
 
     name, seed, preset = argv[0], int(argv[1]), argv[2]
     overrides = json.loads(argv[3]) if len(argv) > 3 else {}
     tag = argv[4] if len(argv) > 4 else "default"
     scores: list[dict] = []
-    test: dict = {}
+    stores: dict = {}
 
     def test_top1(engine, model) -> float:
-        if not test:  # the run's own test part, decoded once
-            records = engine.dataset.in_split("test")
-            index = engine.dataset.label_index()
-            test["store"] = ImageStore(records, partial(decode_for_eval, spec=engine.spec), pool=engine.pool,
-                                       cache=range(len(records)),
-                                       cache_bytes=sum(decoded_bytes(r, engine.spec, training=False) for r in records))
-            test["labels"] = np.array([index[r.label] for r in records])
-        was_training = model.training
-        model.eval()
-        logits = store_logits(model, test["store"], engine.spec, len(engine.classes), 64, engine.device)
-        model.train(was_training)
-        return float((logits.argmax(1) == test["labels"]).mean())
+        logits, labels = split_logits(engine, model, "test", stores)
+        return float((logits.argmax(1) == labels).mean())
 
     record_best = engine_module.Engine._record_best
 
