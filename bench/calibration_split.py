@@ -51,12 +51,15 @@ def collect(seed: int, folder: Path) -> None:
 
 
 def _pick(val_logits: np.ndarray, labels: np.ndarray, images: np.ndarray) -> int:
-    """The engine's rule on the given val images: highest top-1, a tie takes the later candidate."""
-    best, at = -1.0, 0
+    """The candidate the engine would keep, judged on the given val images only (its own rule, `beats`)."""
+    from classmill.train.validation import beats
+
+    best: dict = {}
+    at = 0
     for i, z in enumerate(val_logits):
-        top1 = float((z[images].argmax(1) == labels[images]).mean())
-        if top1 >= best:
-            best, at = top1, i
+        metrics = {"top1": float((z[images].argmax(1) == labels[images]).mean())}
+        if beats(metrics, best, "top1"):
+            best, at = metrics, i
     return at
 
 
