@@ -335,7 +335,9 @@ def _calibration_summary(report: dict, default: str) -> list[str]:
             "Pooled: the repeats' predictions taken together; if calibrated: the floor a perfectly calibrated model "
             "with those confidences shows on as many images.", "",
             "| dataset | repeats | images pooled | ECE, mean of repeats | ECE pooled | if calibrated | "
-            f"pooled ≤ {ECE_GOAL}? |", "|" + " --- |" * 7] + rows + [""]
+            f"pooled ≤ {ECE_GOAL}? |", "|" + " --- |" * 7] + rows + [
+            "", "How well any temperature fitted on val can do on these splits, and how far the val images alone move "
+            "the figure: `calibration_split.md` (`python -m bench.calibration_split`).", ""]
 
 
 def _delta(v: dict) -> str:
