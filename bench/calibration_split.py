@@ -21,30 +21,23 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.epoch_scores import split_logits
+from bench.epoch_scores import quality_config, split_logits, watch_candidates
 from bench.held_out import ECE_BINS, calibrated_ece
-from bench.plan import SHARED_DATASETS, full_plan
-from bench.quality import classmill_overrides
 
 
 def collect(seed: int, folder: Path, dataset: str = "cifar10-mini") -> None:
-    from classmill.train import engine as engine_module, resolve_config, train
+    from classmill.train import train
 
     stores: dict = {}
     kept: dict = {"epochs": [], "val": [], "test": []}
 
-    record_best = engine_module.Engine._record_best
-
-    def keeping_record_best(engine, metrics, model):
+    def keep(engine, metrics, model) -> None:
         kept["epochs"].append(engine.epoch)
         kept["val"].append(split_logits(engine, model, "val", stores)[0])
         kept["test"].append(split_logits(engine, model, "test", stores)[0])
-        return record_best(engine, metrics, model)
 
-    engine_module.Engine._record_best = keeping_record_best
-    plan = full_plan()
-    config = resolve_config("balanced", data=str(SHARED_DATASETS / dataset), val=plan.quality_val,
-                            test=plan.quality_test, seed=seed, **classmill_overrides(plan, "balanced"))
+    watch_candidates(keep)
+    config = quality_config(dataset, seed, "balanced")
     with tempfile.TemporaryDirectory(prefix="classmill-calibration-split-") as work:
         result = train(config, Path(work) / "run")
     folder.mkdir(parents=True, exist_ok=True)
@@ -82,12 +75,12 @@ HALF_DRAWS = 20
 VAL_RESAMPLES = 200
 
 
-def _temperatures(run, half_a: np.ndarray, half_b: np.ndarray) -> dict[str, tuple[int, float]]:
-    """Each way's (checkpoint, temperature) for one repeat: the candidate it ships and the T it fits."""
+def _temperatures(run, picked: int, half_a: np.ndarray, half_b: np.ndarray) -> dict[str, tuple[int, float]]:
+    """Each way's (checkpoint, temperature) for one repeat whose pick on all of val is `picked`: the
+    candidate it ships and the T it fits."""
     from classmill.evaluate.temperature import fit_temperature
 
     val, test, val_y, test_y = run["val"], run["test"], run["val_y"], run["test_y"]
-    picked = _pick(val, val_y, np.arange(len(val_y)))
     pick_a, pick_b = _pick(val, val_y, half_a), _pick(val, val_y, half_b)
     crossed = (np.concatenate([val[pick_a][half_b], val[pick_b][half_a]]),
                np.concatenate([val_y[half_b], val_y[half_a]]))
@@ -108,15 +101,16 @@ def analyse(folder: Path) -> None:
     from classmill.infer.calibration import softmax
 
     runs = {int(path.stem[len("seed"):]): np.load(path) for path in sorted(folder.glob("seed*.npz"))}
+    # The pick on all of val does not depend on the halves: made once per repeat, checked against the run's.
+    picks = {seed: _pick(run["val"], run["val_y"], np.arange(len(run["val_y"]))) for seed, run in runs.items()}
     for seed, run in runs.items():
-        picked = _pick(run["val"], run["val_y"], np.arange(len(run["val_y"])))
-        assert picked == list(run["epochs"]).index(int(run["best"])), f"seed {seed}: the pick is not the engine's"
+        assert picks[seed] == list(run["epochs"]).index(int(run["best"])), f"seed {seed}: the pick is not the engine's"
     draws: dict[str, list[dict]] = {}
     for draw in range(HALF_DRAWS):
         pooled: dict[str, tuple[list, list]] = {}
         for seed, run in runs.items():
             halves = _halves(run["val_y"], seed + 1000 * draw)
-            for name, (i, t) in _temperatures(run, *halves).items():
+            for name, (i, t) in _temperatures(run, picks[seed], *halves).items():
                 p = softmax(run["test"][i] / t)
                 confidence, correct = pooled.setdefault(name, ([], []))
                 confidence.append(p.max(1))
@@ -136,10 +130,10 @@ def analyse(folder: Path) -> None:
         print(f"| {name} | {np.median([r['top1'] for r in results]):.3f} | "
               f"{np.median([r['confidence'] for r in results]):.3f} | {np.median(ece):.3f}{spread} | "
               f"{results[0]['floor']:.3f} |")
-    _print_val_noise(runs)
+    _print_val_noise(runs, picks)
 
 
-def _print_val_noise(runs: dict) -> None:
+def _print_val_noise(runs: dict, picks: dict[int, int]) -> None:
     """How far the pooled test ECE of classmill's temperature moves with the val images alone: each
     repeat's val split resampled with replacement (same size), T refitted on the picked checkpoint,
     test ECE pooled; median and 10th-90th percentile over the resamples."""
@@ -148,7 +142,7 @@ def _print_val_noise(runs: dict) -> None:
     from classmill.infer.calibration import softmax
 
     rng = np.random.default_rng(0)
-    picked = [_pick(r["val"], r["val_y"], np.arange(len(r["val_y"]))) for r in runs.values()]
+    picked = [picks[seed] for seed in runs]
     correct = np.concatenate([r["test"][i].argmax(1) == r["test_y"] for r, i in zip(runs.values(), picked)])
     eces = []
     for _ in range(VAL_RESAMPLES):

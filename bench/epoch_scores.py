@@ -53,8 +53,32 @@ def split_logits(engine, model, split: str, stores: dict):
     return logits, labels
 
 
+def watch_candidates(callback) -> None:
+    """From now on in this process, call callback(engine, metrics, model) each time the engine weighs a
+    candidate checkpoint (Engine._record_best: the probe, then every epoch), before it does."""
+    from classmill.train import engine as engine_module
+
+    record_best = engine_module.Engine._record_best
+
+    def watched_record_best(engine, metrics, model):
+        callback(engine, metrics, model)
+        return record_best(engine, metrics, model)
+
+    engine_module.Engine._record_best = watched_record_best
+
+
+def quality_config(name: str, seed: int, preset: str, overrides: dict | None = None):
+    """The config of the quality benchmark's `preset` cell on set `name`, repeat `seed` (its split and
+    its classmill peers' options), then `overrides`."""
+    from classmill.train import resolve_config
+
+    plan = full_plan()
+    return resolve_config(preset, data=str(SHARED_DATASETS / name), val=plan.quality_val, test=plan.quality_test,
+                          seed=seed, **{**classmill_overrides(plan, preset), **(overrides or {})})
+
+
 def main(argv: list[str]) -> int:
-    from classmill.train import engine as engine_module, resolve_config, train
+    from classmill.train import train
     from classmill.train.config import TrainConfig
 
     name, seed, preset = argv[0], int(argv[1]), argv[2]
@@ -67,19 +91,14 @@ def main(argv: list[str]) -> int:
         logits, labels = split_logits(engine, model, "test", stores)
         return float((logits.argmax(1) == labels).mean())
 
-    record_best = engine_module.Engine._record_best
-
-    def scored_record_best(engine, metrics, model):
+    def score(engine, metrics, model) -> None:
         scores.append({"epoch": engine.epoch, "val_top1": round(metrics["top1"], 4), "val_loss": round(metrics["loss"], 4),
                        "test_top1": round(test_top1(engine, model), 4),
                        "elapsed_s": round(time.perf_counter() - engine.started, 1)})
         print(scores[-1], flush=True)
-        return record_best(engine, metrics, model)
 
-    engine_module.Engine._record_best = scored_record_best
-    plan = full_plan()  # the quality benchmark's split and its classmill peers' options
-    config = resolve_config(preset, data=str(SHARED_DATASETS / name), val=plan.quality_val, test=plan.quality_test,
-                            seed=seed, **{**classmill_overrides(plan, preset), **overrides})
+    watch_candidates(score)
+    config = quality_config(name, seed, preset, overrides)
     revision = git_revision()  # before training: the code the run starts with
     with tempfile.TemporaryDirectory(prefix="classmill-epoch-scores-") as work:
         started = time.perf_counter()
