@@ -101,6 +101,9 @@ def analyse(folder: Path) -> None:
     from classmill.infer.calibration import softmax
 
     runs = {int(path.stem[len("seed"):]): np.load(path) for path in sorted(folder.glob("seed*.npz"))}
+    if not runs:
+        raise SystemExit(f"{folder}: no seed<N>.npz here; make them first with "
+                         "`python -m bench.calibration_split collect SEED FOLDER [SET]`.")
     # The pick on all of val does not depend on the halves: made once per repeat, checked against the run's.
     picks = {seed: _pick(run["val"], run["val_y"], np.arange(len(run["val_y"]))) for seed, run in runs.items()}
     for seed, run in runs.items():

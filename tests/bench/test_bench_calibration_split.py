@@ -55,3 +55,8 @@ def test_runs_whose_pick_is_not_the_engines_are_refused(tmp_path):
     np.savez(tmp_path / "runs" / "seed1.npz", **run)
     with pytest.raises(AssertionError, match="seed 1: the pick is not the engine's"):
         analyse(tmp_path / "runs")
+
+
+def test_a_folder_without_runs_says_how_to_make_them(tmp_path):
+    with pytest.raises(SystemExit, match="no seed<N>.npz here; make them first with .*collect SEED FOLDER"):
+        analyse(tmp_path)
